@@ -1,0 +1,38 @@
+// Wires both processes. The API role serves HTTP; the worker role adds the dispatcher (queue
+// processors and the sweeper); `all` (npm start) is both in one process.
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BullModule } from '@nestjs/bull';
+import { LoggerModule } from 'nestjs-pino';
+import { TernConfig } from './config/config';
+import { TernConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { AuthModule } from './auth/auth.module';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: TernConfig): DynamicModule {
+    const imports = [
+      TernConfigModule.forRoot(config),
+      LoggerModule.forRoot({
+        pinoHttp: {
+          level: config.logLevel,
+          autoLogging: config.logLevel === 'debug' || config.logLevel === 'trace',
+          redact: ['req.headers.authorization'],
+        },
+      }),
+      TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+      BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
+      AuthModule,
+      TenantsModule,
+    ];
+    return {
+      module: AppModule,
+      imports,
+      providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+// Builds the HTTP application (not yet listening): body parsing, errors, validation, docs.
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module';
+import { TernConfig } from './config/config';
+import { validationPipe } from './common/validation';
+import { errorBody } from './common/http-error.filter';
+import { setupDocs } from './docs';
+
+/** Body size the JSON parser accepts: the largest payload plus room for the envelope. */
+export function bodyLimit(config: TernConfig): number {
+  return config.maxPayloadBytes + 64 * 1024;
+}
+
+export async function createApp(config: TernConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+
+  // A body that is not JSON is refused before parsing (415), one that is too large too (413).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is('application/json')) {
+      res.status(415).json(errorBody(415, 'Content-Type must be application/json'));
+      return;
+    }
+    next();
+  });
+  const small = express.json({ limit: bodyLimit(config), strict: false });
+  const batch = express.json({ limit: bodyLimit(config) * 4 + config.maxBatchEvents * 1024, strict: false });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (req.path.endsWith('/events/batch') ? batch : small)(req, res, next),
+  );
+  app.use((err: any, _req: Request, res: Response, next: NextFunction) => {
+    if (!err) return next();
+    if (err.type === 'entity.too.large') {
+      res.status(413).json(errorBody(413, `Request body is larger than ${err.limit} bytes`));
+    } else if (err.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody(400, 'Request body is not valid JSON', [{ field: 'body', message: err.message }]));
+    } else if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
+      res.status(415).json(errorBody(415, err.message));
+    } else {
+      next(err);
+    }
+  });
+  app.useGlobalPipes(validationPipe());
+  app.enableShutdownHooks();
+  setupDocs(app, config);
+  return app;
+}

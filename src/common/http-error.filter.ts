@@ -1,0 +1,72 @@
+// Maps every failure to the contract's error body `{statusCode, error, message, details?}`.
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { STATUS_OF, TernError } from './errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+export function errorBody(statusCode: number, message: string, details?: unknown): ErrorBody {
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+  if (details !== undefined) body.details = details;
+  return body;
+}
+
+/** True for errors that mean Postgres or Redis could not be reached (answer 503, not 500). */
+export function isDependencyDown(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004'];
+  if (e.code && codes.includes(e.code)) return true;
+  const msg = e.message ?? '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down)|Connection is closed|getaddrinfo/i.test(
+    msg,
+  );
+}
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body, headers } = this.describe(exception);
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.status(status).json(body);
+  }
+
+  describe(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+    if (exception instanceof TernError) {
+      const status = STATUS_OF[exception.code];
+      const headers: Record<string, string> = {};
+      const d = exception.details as { retryAfterSeconds?: number } | undefined;
+      if (exception.code === 'rate_limited' && d?.retryAfterSeconds) headers['retry-after'] = String(d.retryAfterSeconds);
+      return { status, body: errorBody(status, exception.message, exception.details), headers };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const resp = exception.getResponse();
+      let message = exception.message;
+      if (typeof resp === 'object' && resp && 'message' in resp) {
+        const m = (resp as { message: unknown }).message;
+        message = Array.isArray(m) ? m.join('; ') : String(m);
+      }
+      return { status, body: errorBody(status, message), headers: {} };
+    }
+    if (isDependencyDown(exception) || (exception instanceof QueryFailedError && isDependencyDown(exception.driverError))) {
+      this.logger.warn(`dependency unavailable: ${(exception as Error).message}`);
+      return { status: 503, body: errorBody(503, 'A dependency is unavailable; nothing was accepted. Try again.'), headers: { 'retry-after': '1' } };
+    }
+    const errorId = randomUUID();
+    this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);
+    return { status: 500, body: errorBody(500, `Internal error (id ${errorId})`, { errorId }), headers: {} };
+  }
+}

@@ -1,0 +1,63 @@
+// TypeORM options shared by the app, the migration runner and tests.
+import { join } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { Tenant } from '../tenants/entities/tenant.entity';
+import { ApiKey } from '../tenants/entities/api-key.entity';
+import { EventType } from '../catalog/entities/event-type.entity';
+import { Endpoint } from '../endpoints/entities/endpoint.entity';
+import { EndpointSubscription } from '../endpoints/entities/endpoint-subscription.entity';
+import { TernEvent } from '../events/entities/event.entity';
+import { Delivery } from '../deliveries/entities/delivery.entity';
+import { Attempt } from '../deliveries/entities/attempt.entity';
+import { Alert } from '../alerts/entities/alert.entity';
+
+export const ENTITIES = [
+  Tenant,
+  ApiKey,
+  EventType,
+  Endpoint,
+  EndpointSubscription,
+  TernEvent,
+  Delivery,
+  Attempt,
+  Alert,
+];
+
+export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    // Compiled migrations live in dist/migrations beside dist/src.
+    migrations: [join(__dirname, '..', '..', 'migrations', '*.js')],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+    extra: { max: poolSize, connectionTimeoutMillis: 5_000 },
+  };
+}
+
+const MIGRATION_LOCK = 7_461_824_531; // arbitrary, fixed: pg_advisory_lock key for migrations
+
+/**
+ * Applies pending migrations under a Postgres advisory lock, so processes starting together run
+ * them once. Returns the names applied.
+ */
+export async function runMigrations(databaseUrl: string): Promise<string[]> {
+  const ds = new DataSource({ ...dataSourceOptions(databaseUrl, 2), migrationsTransactionMode: 'all' });
+  await ds.initialize();
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      const applied = await ds.runMigrations({ transaction: 'all' });
+      return applied.map((m) => m.name);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await runner.release();
+    await ds.destroy();
+  }
+}
