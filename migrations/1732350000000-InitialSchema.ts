@@ -62,7 +62,9 @@ export class InitialSchema1732350000000 implements MigrationInterface {
         updated_at              timestamptz NOT NULL DEFAULT now(),
         deleted_at              timestamptz
       )`);
-    await q.query(`CREATE INDEX endpoints_tenant_idx ON endpoints (tenant_id, id DESC) WHERE deleted_at IS NULL`);
+    await q.query(
+      `CREATE INDEX endpoints_tenant_idx ON endpoints (tenant_id, id DESC) WHERE deleted_at IS NULL`,
+    );
 
     await q.query(`
       CREATE TABLE endpoint_subscriptions (
@@ -71,7 +73,9 @@ export class InitialSchema1732350000000 implements MigrationInterface {
         pattern     text NOT NULL,
         PRIMARY KEY (endpoint_id, pattern)
       )`);
-    await q.query(`CREATE INDEX endpoint_subscriptions_tenant_idx ON endpoint_subscriptions (tenant_id, pattern)`);
+    await q.query(
+      `CREATE INDEX endpoint_subscriptions_tenant_idx ON endpoint_subscriptions (tenant_id, pattern)`,
+    );
 
     await q.query(`
       CREATE TABLE events (
@@ -108,10 +112,14 @@ export class InitialSchema1732350000000 implements MigrationInterface {
       )`);
     // Log queries: tenant (or all) newest first, optionally narrowed by status, endpoint, event or type.
     await q.query(`CREATE INDEX deliveries_tenant_idx ON deliveries (tenant_id, id DESC)`);
-    await q.query(`CREATE INDEX deliveries_tenant_status_idx ON deliveries (tenant_id, status, id DESC)`);
+    await q.query(
+      `CREATE INDEX deliveries_tenant_status_idx ON deliveries (tenant_id, status, id DESC)`,
+    );
     await q.query(`CREATE INDEX deliveries_endpoint_idx ON deliveries (endpoint_id, id DESC)`);
     await q.query(`CREATE INDEX deliveries_event_idx ON deliveries (event_id)`);
-    await q.query(`CREATE INDEX deliveries_tenant_type_idx ON deliveries (tenant_id, event_type, id DESC)`);
+    await q.query(
+      `CREATE INDEX deliveries_tenant_type_idx ON deliveries (tenant_id, event_type, id DESC)`,
+    );
     // Dispatch: what is due, and what is in flight with a lease that may expire.
     await q.query(
       `CREATE INDEX deliveries_due_idx ON deliveries (next_attempt_at) WHERE status = 'pending'`,

@@ -11,6 +11,13 @@ import { dataSourceOptions } from './database/data-source';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { AuthModule } from './auth/auth.module';
 import { TenantsModule } from './tenants/tenants.module';
+import { CatalogModule } from './catalog/catalog.module';
+import { EndpointsModule } from './endpoints/endpoints.module';
+import { EventsModule } from './events/events.module';
+import { DeliveriesModule } from './deliveries/deliveries.module';
+import { AlertsModule } from './alerts/alerts.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
 export class AppModule {
@@ -27,7 +34,14 @@ export class AppModule {
       TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
       BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
       AuthModule,
+      MetricsModule,
+      HealthModule,
       TenantsModule,
+      CatalogModule,
+      EndpointsModule,
+      EventsModule,
+      DeliveriesModule,
+      AlertsModule,
     ];
     return {
       module: AppModule,

@@ -26,7 +26,9 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
 
   // A body that is not JSON is refused before parsing (415), one that is too large too (413).
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      Number(req.headers['content-length'] ?? 0) > 0 ||
+      req.headers['transfer-encoding'] !== undefined;
     if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is('application/json')) {
       res.status(415).json(errorBody(415, 'Content-Type must be application/json'));
       return;
@@ -34,7 +36,10 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
     next();
   });
   const small = express.json({ limit: bodyLimit(config), strict: false });
-  const batch = express.json({ limit: bodyLimit(config) * 4 + config.maxBatchEvents * 1024, strict: false });
+  const batch = express.json({
+    limit: bodyLimit(config) * 4 + config.maxBatchEvents * 1024,
+    strict: false,
+  });
   app.use((req: Request, res: Response, next: NextFunction) =>
     (req.path.endsWith('/events/batch') ? batch : small)(req, res, next),
   );
@@ -43,7 +48,13 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
     if (err.type === 'entity.too.large') {
       res.status(413).json(errorBody(413, `Request body is larger than ${err.limit} bytes`));
     } else if (err.type === 'entity.parse.failed') {
-      res.status(400).json(errorBody(400, 'Request body is not valid JSON', [{ field: 'body', message: err.message }]));
+      res
+        .status(400)
+        .json(
+          errorBody(400, 'Request body is not valid JSON', [
+            { field: 'body', message: err.message },
+          ]),
+        );
     } else if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
       res.status(415).json(errorBody(415, err.message));
     } else {

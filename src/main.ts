@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   const log = app.get(await import('nestjs-pino').then((m) => m.Logger));
   if (applied.length) log.log(`applied migrations: ${applied.join(', ')}`);
-  if (config.adminApiKeyGenerated) log.warn(`ADMIN_API_KEY not set; using a generated one for this run: ${config.adminApiKey}`);
+  if (config.adminApiKeyGenerated)
+    log.warn(`ADMIN_API_KEY not set; using a generated one for this run: ${config.adminApiKey}`);
   log.log(`Tern ${VERSION} (${config.role}) listening on http://${config.host}:${config.port}`);
 }
 

@@ -9,13 +9,17 @@ import { runMigrations } from './database/data-source';
 async function main(): Promise<void> {
   const config = { ...configOrExit(), role: 'worker' as const };
   await runMigrations(config.databaseUrl);
-  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), { bufferLogs: true });
+  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    bufferLogs: true,
+  });
   ctx.useLogger(ctx.get(Logger));
   ctx.enableShutdownHooks();
   ctx.get(Logger).log('Tern worker started');
 }
 
 main().catch((e) => {
-  process.stderr.write(`tern worker: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `tern worker: failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
   process.exit(1);
 });

@@ -9,7 +9,9 @@ export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 /** Only the operator's admin key; a tenant key gets 404 (the contract has no 403). */
 export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
 
-export type Principal = { kind: 'admin'; keyId: 'admin' } | { kind: 'tenant'; tenantId: string; keyId: string };
+export type Principal =
+  | { kind: 'admin'; keyId: 'admin' }
+  | { kind: 'tenant'; tenantId: string; keyId: string };
 
 export const CurrentPrincipal = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Principal => ctx.switchToHttp().getRequest().principal,

@@ -45,7 +45,8 @@ export class AuthGuard implements CanActivate {
     const tenantParam = req.params?.tenantId as string | undefined;
     if (principal.kind === 'admin') {
       // Admin routes under a tenant must still name a tenant that exists.
-      if (tenantParam !== undefined && !(await this.tenants.exists(tenantParam))) throw notFound('Tenant');
+      if (tenantParam !== undefined && !(await this.tenants.exists(tenantParam)))
+        throw notFound('Tenant');
       return true;
     }
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets);
@@ -59,7 +60,8 @@ export class AuthGuard implements CanActivate {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) return null;
     const presented = m[1];
-    if (timingSafeEqual(sha256(presented), this.adminHash)) return { kind: 'admin', keyId: 'admin' };
+    if (timingSafeEqual(sha256(presented), this.adminHash))
+      return { kind: 'admin', keyId: 'admin' };
     const keyMatch = /^tern_(key_[0-9a-z]{26})\./.exec(presented);
     const tenantId = await this.apiKeys.verify(presented);
     return tenantId && keyMatch ? { kind: 'tenant', tenantId, keyId: keyMatch[1] } : null;

@@ -23,7 +23,20 @@ export function errorBody(statusCode: number, message: string, details?: unknown
 export function isDependencyDown(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | undefined;
   if (!e) return false;
-  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004'];
+  const codes = [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'ENOTFOUND',
+    '57P01',
+    '57P02',
+    '57P03',
+    '08006',
+    '08001',
+    '08003',
+    '08004',
+  ];
   if (e.code && codes.includes(e.code)) return true;
   const msg = e.message ?? '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down)|Connection is closed|getaddrinfo/i.test(
@@ -43,12 +56,17 @@ export class HttpErrorFilter implements ExceptionFilter {
     res.status(status).json(body);
   }
 
-  describe(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  describe(exception: unknown): {
+    status: number;
+    body: ErrorBody;
+    headers: Record<string, string>;
+  } {
     if (exception instanceof TernError) {
       const status = STATUS_OF[exception.code];
       const headers: Record<string, string> = {};
       const d = exception.details as { retryAfterSeconds?: number } | undefined;
-      if (exception.code === 'rate_limited' && d?.retryAfterSeconds) headers['retry-after'] = String(d.retryAfterSeconds);
+      if (exception.code === 'rate_limited' && d?.retryAfterSeconds)
+        headers['retry-after'] = String(d.retryAfterSeconds);
       return { status, body: errorBody(status, exception.message, exception.details), headers };
     }
     if (exception instanceof HttpException) {
@@ -61,12 +79,23 @@ export class HttpErrorFilter implements ExceptionFilter {
       }
       return { status, body: errorBody(status, message), headers: {} };
     }
-    if (isDependencyDown(exception) || (exception instanceof QueryFailedError && isDependencyDown(exception.driverError))) {
+    if (
+      isDependencyDown(exception) ||
+      (exception instanceof QueryFailedError && isDependencyDown(exception.driverError))
+    ) {
       this.logger.warn(`dependency unavailable: ${(exception as Error).message}`);
-      return { status: 503, body: errorBody(503, 'A dependency is unavailable; nothing was accepted. Try again.'), headers: { 'retry-after': '1' } };
+      return {
+        status: 503,
+        body: errorBody(503, 'A dependency is unavailable; nothing was accepted. Try again.'),
+        headers: { 'retry-after': '1' },
+      };
     }
     const errorId = randomUUID();
     this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);
-    return { status: 500, body: errorBody(500, `Internal error (id ${errorId})`, { errorId }), headers: {} };
+    return {
+      status: 500,
+      body: errorBody(500, `Internal error (id ${errorId})`, { errorId }),
+      headers: {},
+    };
   }
 }

@@ -7,7 +7,10 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   for (const e of errors) {
     const field = parent ? `${parent}.${e.property}` : e.property;
     for (const message of Object.values(e.constraints ?? {})) {
-      out.push({ field, message: message.replace(/^property (\S+) should not exist$/, 'is not a known field') });
+      out.push({
+        field,
+        message: message.replace(/^property (\S+) should not exist$/, 'is not a known field'),
+      });
     }
     if (e.children?.length) out.push(...flattenValidationErrors(e.children, field));
   }

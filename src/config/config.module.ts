@@ -9,7 +9,13 @@ export class TernConfigModule {
   static forRoot(config: TernConfig): DynamicModule {
     return {
       module: TernConfigModule,
-      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, ignoreEnvVars: true, load: [() => ({ tern: config })] })],
+      imports: [
+        ConfigModule.forRoot({
+          ignoreEnvFile: true,
+          ignoreEnvVars: true,
+          load: [() => ({ tern: config })],
+        }),
+      ],
       providers: [{ provide: TERN_CONFIG, useValue: config }],
       exports: [TERN_CONFIG],
     };

@@ -44,9 +44,11 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
@@ -68,7 +70,10 @@ function url(env: Env, name: string, fallback: string | null, protocols: string[
 function cidrs(env: Env, name: string): string[] {
   const raw = env[name];
   if (!raw) return [];
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const c of list) {
     if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) {
       throw new ConfigError(`${name} holds "${c}", which is not a CIDR range like 127.0.0.0/8`);
@@ -89,7 +94,8 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
   let adminApiKey = env.ADMIN_API_KEY ?? '';
   let adminApiKeyGenerated = false;
   if (!adminApiKey) {
-    if (nodeEnv === 'production') throw new ConfigError('ADMIN_API_KEY is required when NODE_ENV=production');
+    if (nodeEnv === 'production')
+      throw new ConfigError('ADMIN_API_KEY is required when NODE_ENV=production');
     adminApiKey = `tern_admin_${randomBytes(18).toString('base64url')}`;
     adminApiKeyGenerated = true;
   } else if (adminApiKey.length < 16) {
@@ -129,7 +135,10 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
     maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 16, 64 * 1024 * 1024),
     maxBatchEvents: 500,
     deliveryTimeoutMs,
-    connectTimeoutMs: Math.min(deliveryTimeoutMs, int(env, 'CONNECT_TIMEOUT_MS', 5_000, 50, 300_000)),
+    connectTimeoutMs: Math.min(
+      deliveryTimeoutMs,
+      int(env, 'CONNECT_TIMEOUT_MS', 5_000, 50, 300_000),
+    ),
     allowedTargetCidrs: cidrs(env, 'ALLOWED_TARGET_CIDRS'),
     alertWebhookUrl,
     alertWebhookSecret,

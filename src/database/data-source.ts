@@ -44,7 +44,10 @@ const MIGRATION_LOCK = 7_461_824_531; // arbitrary, fixed: pg_advisory_lock key 
  * them once. Returns the names applied.
  */
 export async function runMigrations(databaseUrl: string): Promise<string[]> {
-  const ds = new DataSource({ ...dataSourceOptions(databaseUrl, 2), migrationsTransactionMode: 'all' });
+  const ds = new DataSource({
+    ...dataSourceOptions(databaseUrl, 2),
+    migrationsTransactionMode: 'all',
+  });
   await ds.initialize();
   const runner = ds.createQueryRunner();
   try {

@@ -13,7 +13,10 @@ export function parseDuration(text: string): number {
 
 /** `1m,5m,30m,2h` -> [60000, 300000, 1800000, 7200000]: the waits before attempts 2, 3, ... */
 export function parseRetrySchedule(text: string): number[] {
-  const steps = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const steps = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (steps.length === 0) throw new Error('needs at least one step, e.g. 1m,5m,30m,2h');
   return steps.map(parseDuration);
 }
@@ -32,7 +35,10 @@ export function jitter(waitMs: number, random: () => number = Math.random): numb
  * Parses a Retry-After header (seconds or an HTTP date) into milliseconds from `now`; null when
  * absent or unreadable.
  */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | null {
+export function parseRetryAfter(
+  value: string | undefined,
+  now: number = Date.now(),
+): number | null {
   if (!value) return null;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

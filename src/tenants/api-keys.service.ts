@@ -27,12 +27,17 @@ export class ApiKeysService {
     const id = newId('key');
     const secret = randomBytes(32).toString('base64url');
     const repo = manager ? manager.getRepository(ApiKey) : this.keys;
-    const row = await repo.save(repo.create({ id, tenantId, secretHash: hashSecret(secret), revokedAt: null }));
+    const row = await repo.save(
+      repo.create({ id, tenantId, secretHash: hashSecret(secret), revokedAt: null }),
+    );
     return { id, apiKey: `tern_${id}.${secret}`, createdAt: row.createdAt.toISOString() };
   }
 
   async revoke(tenantId: string, keyId: string): Promise<void> {
-    const result = await this.keys.update({ id: keyId, tenantId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    const result = await this.keys.update(
+      { id: keyId, tenantId, revokedAt: IsNull() },
+      { revokedAt: new Date() },
+    );
     if (!result.affected) throw notFound('API key');
   }
 

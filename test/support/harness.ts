@@ -36,7 +36,10 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   };
 }
 
-export function testEnv(databaseUrl: string, env: Record<string, string> = {}): Record<string, string> {
+export function testEnv(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Record<string, string> {
   return {
     NODE_ENV: 'test',
     ADMIN_API_KEY: ADMIN_KEY,
@@ -63,7 +66,10 @@ export interface RunningTern {
 }
 
 /** Starts Tern in this process on a random port with its own database and queue prefix. */
-export async function startTern(env: Record<string, string> = {}, databaseUrl?: string): Promise<RunningTern> {
+export async function startTern(
+  env: Record<string, string> = {},
+  databaseUrl?: string,
+): Promise<RunningTern> {
   const db = databaseUrl ? null : await freshDatabase();
   const dbUrl = databaseUrl ?? db!.url;
   const config = loadConfig(testEnv(dbUrl, env), '0.0.0-test');
@@ -102,7 +108,12 @@ export class Api {
     return new Api(this.baseUrl, key);
   }
 
-  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.key) h.authorization = `Bearer ${this.key}`;
     let payload: string | undefined;
@@ -122,7 +133,8 @@ export class Api {
   }
 
   get = <T = any>(path: string) => this.request<T>('GET', path);
-  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>('POST', path, body ?? {}, headers);
+  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+    this.request<T>('POST', path, body ?? {}, headers);
   put = <T = any>(path: string, body?: unknown) => this.request<T>('PUT', path, body);
   patch = <T = any>(path: string, body?: unknown) => this.request<T>('PATCH', path, body);
   delete = <T = any>(path: string) => this.request<T>('DELETE', path);
@@ -181,7 +193,10 @@ export async function startReceiver(responder?: Responder): Promise<Receiver> {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`receiver got ${requests.length} of ${count} requests in ${timeoutMs} ms`);
+        if (left <= 0)
+          throw new Error(
+            `receiver got ${requests.length} of ${count} requests in ${timeoutMs} ms`,
+          );
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 250));
           waiters.push(() => {
@@ -201,7 +216,11 @@ export async function startReceiver(responder?: Responder): Promise<Receiver> {
 }
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -211,13 +230,17 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** Starts a Tern process (`main` = API + dispatcher, `api`, or `worker`) as a child, for fault tests. */
-export function spawnTern(role: 'all' | 'api' | 'worker', env: Record<string, string>): ChildProcess {
+export function spawnTern(
+  role: 'all' | 'api' | 'worker',
+  env: Record<string, string>,
+): ChildProcess {
   const entry = role === 'worker' ? 'worker.js' : 'main.js';
   const dist = join(__dirname, '..', '..', 'src');
   return spawn(process.execPath, [join(dist, entry)], {
@@ -232,13 +255,15 @@ export const uniq = (p: string) => `${p}${Date.now().toString(36)}${(counter++).
 
 export async function createTenant(api: Api, id?: string): Promise<{ id: string; apiKey: string }> {
   const res = await api.post('/v1/tenants', { id: id ?? uniq('t_'), name: 'Test tenant' });
-  if (res.status !== 201) throw new Error(`createTenant: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`createTenant: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, apiKey: res.body.apiKey };
 }
 
 export async function createEventType(api: Api, name: string, schema?: object): Promise<void> {
   const res = await api.post('/v1/event-types', { name, category: name.split('.')[0], schema });
-  if (res.status !== 201 && res.status !== 409) throw new Error(`createEventType: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(`createEventType: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 export async function createEndpoint(
@@ -247,6 +272,7 @@ export async function createEndpoint(
   body: Record<string, unknown>,
 ): Promise<{ id: string; secret: string; [k: string]: any }> {
   const res = await api.post(`/v1/tenants/${tenantId}/endpoints`, body);
-  if (res.status !== 201) throw new Error(`createEndpoint: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`createEndpoint: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

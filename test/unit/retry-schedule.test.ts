@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxAttempts, nextAttemptDelay, parseDuration, parseRetryAfter, parseRetrySchedule } from '../../src/dispatch/retry-schedule';
+import {
+  maxAttempts,
+  nextAttemptDelay,
+  parseDuration,
+  parseRetryAfter,
+  parseRetrySchedule,
+} from '../../src/dispatch/retry-schedule';
 
 test('parses the default schedule', () => {
   assert.deepEqual(parseRetrySchedule('1m,5m,30m,2h'), [60_000, 300_000, 1_800_000, 7_200_000]);
@@ -16,17 +22,38 @@ test('parses compressed test schedules and refuses nonsense', () => {
 
 test('next attempt follows the schedule with at most 10% jitter, then stops', () => {
   const s = [60_000, 300_000];
-  assert.equal(nextAttemptDelay(s, 1, null, () => 0), 60_000);
-  assert.equal(nextAttemptDelay(s, 1, null, () => 0.999), 60_000 + 5_994);
-  assert.equal(nextAttemptDelay(s, 2, null, () => 0), 300_000);
-  assert.equal(nextAttemptDelay(s, 3, null, () => 0), null);
+  assert.equal(
+    nextAttemptDelay(s, 1, null, () => 0),
+    60_000,
+  );
+  assert.equal(
+    nextAttemptDelay(s, 1, null, () => 0.999),
+    60_000 + 5_994,
+  );
+  assert.equal(
+    nextAttemptDelay(s, 2, null, () => 0),
+    300_000,
+  );
+  assert.equal(
+    nextAttemptDelay(s, 3, null, () => 0),
+    null,
+  );
 });
 
 test('Retry-After wins when later, capped at the longest step', () => {
   const s = [1000, 5000];
-  assert.equal(nextAttemptDelay(s, 1, 3000, () => 0), 3000);
-  assert.equal(nextAttemptDelay(s, 1, 500, () => 0), 1000);
-  assert.equal(nextAttemptDelay(s, 1, 60_000, () => 0), 5000);
+  assert.equal(
+    nextAttemptDelay(s, 1, 3000, () => 0),
+    3000,
+  );
+  assert.equal(
+    nextAttemptDelay(s, 1, 500, () => 0),
+    1000,
+  );
+  assert.equal(
+    nextAttemptDelay(s, 1, 60_000, () => 0),
+    5000,
+  );
 });
 
 test('reads Retry-After as seconds or an HTTP date', () => {

@@ -1,6 +1,12 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type DeliveryStatus = 'pending' | 'sending' | 'succeeded' | 'failed' | 'paused' | 'cancelled';
+export type DeliveryStatus =
+  | 'pending'
+  | 'sending'
+  | 'succeeded'
+  | 'failed'
+  | 'paused'
+  | 'cancelled';
 
 /** One event to one endpoint. Its state machine lives in dispatch/. */
 @Entity('deliveries')

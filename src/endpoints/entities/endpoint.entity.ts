@@ -9,7 +9,9 @@ export class Endpoint {
   @Column('jsonb', { default: {} }) headers: Record<string, string>;
   @Column('boolean', { default: true }) enabled: boolean;
   @Column('text', { name: 'disabled_reason', nullable: true }) disabledReason: string | null;
-  @Column('integer', { name: 'rate_limit_per_second', nullable: true }) rateLimitPerSecond: number | null;
+  @Column('integer', { name: 'rate_limit_per_second', nullable: true }) rateLimitPerSecond:
+    | number
+    | null;
   @Column('text') secret: string;
   @Column('text', { name: 'previous_secret', nullable: true }) previousSecret: string | null;
   @Column('timestamptz', { name: 'previous_secret_expires_at', nullable: true })

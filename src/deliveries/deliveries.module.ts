@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Delivery } from './entities/delivery.entity';
+import { Attempt } from './entities/attempt.entity';
+import { DeliveryLifecycleService } from './delivery-lifecycle.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Delivery, Attempt])],
+  providers: [DeliveryLifecycleService],
+  exports: [DeliveryLifecycleService],
+})
+export class DeliveriesModule {}

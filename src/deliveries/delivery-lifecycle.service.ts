@@ -1,0 +1,38 @@
+// What happens to an endpoint's deliveries when the endpoint changes state: paused while it is
+// disabled, resumed when it is enabled again, cancelled when it is deleted.
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+@Injectable()
+export class DeliveryLifecycleService {
+  /** Disabled endpoint: its waiting deliveries stop (kept as `paused`). Returns how many. */
+  async pauseEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
+    const [, count] = await manager.query(
+      `UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = now()
+        WHERE endpoint_id = $1 AND status = 'pending'`,
+      [endpointId],
+    );
+    return count ?? 0;
+  }
+
+  /** Re-enabled endpoint: its paused deliveries are due now. Returns how many. */
+  async resumeEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
+    const [, count] = await manager.query(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
+        WHERE endpoint_id = $1 AND status = 'paused'`,
+      [endpointId],
+    );
+    return count ?? 0;
+  }
+
+  /** Deleted endpoint: everything not finished is cancelled. Returns how many. */
+  async cancelEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
+    const [, count] = await manager.query(
+      `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_expires_at = NULL,
+              claim_id = NULL, updated_at = now()
+        WHERE endpoint_id = $1 AND status IN ('pending', 'paused', 'sending')`,
+      [endpointId],
+    );
+    return count ?? 0;
+  }
+}
