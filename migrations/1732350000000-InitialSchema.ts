@@ -107,6 +107,7 @@ export class InitialSchema1732350000000 implements MigrationInterface {
         last_status_code integer,
         last_error      text,
         is_alert        boolean NOT NULL DEFAULT false,
+        manual_retry    boolean NOT NULL DEFAULT false,
         created_at      timestamptz NOT NULL DEFAULT now(),
         updated_at      timestamptz NOT NULL DEFAULT now()
       )`);

@@ -25,6 +25,8 @@ export class Delivery {
   @Column('integer', { name: 'last_status_code', nullable: true }) lastStatusCode: number | null;
   @Column('text', { name: 'last_error', nullable: true }) lastError: string | null;
   @Column('boolean', { name: 'is_alert', default: false }) isAlert: boolean;
+  /** Set by a manual retry or recover: one extra attempt, and no alert when it fails. */
+  @Column('boolean', { name: 'manual_retry', default: false }) manualRetry: boolean;
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' }) createdAt: Date;
   @Column('timestamptz', { name: 'updated_at', default: () => 'now()' }) updatedAt: Date;
 }
