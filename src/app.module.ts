@@ -18,6 +18,7 @@ import { DeliveriesModule } from './deliveries/deliveries.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { DispatchModule } from './dispatch/dispatch.module';
 
 @Module({})
 export class AppModule {
@@ -42,6 +43,7 @@ export class AppModule {
       EventsModule,
       DeliveriesModule,
       AlertsModule,
+      ...(config.role === 'api' ? [] : [DispatchModule]),
     ];
     return {
       module: AppModule,

@@ -3,10 +3,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Delivery } from './entities/delivery.entity';
 import { Attempt } from './entities/attempt.entity';
 import { DeliveryLifecycleService } from './delivery-lifecycle.service';
+import { DeliveryClaimsService } from './delivery-claims.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Delivery, Attempt])],
-  providers: [DeliveryLifecycleService],
-  exports: [DeliveryLifecycleService],
+  providers: [DeliveryLifecycleService, DeliveryClaimsService],
+  exports: [DeliveryLifecycleService, DeliveryClaimsService],
 })
 export class DeliveriesModule {}

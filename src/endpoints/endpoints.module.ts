@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { DeliveriesModule } from '../deliveries/deliveries.module';
+import { EndpointsService } from './endpoints.service';
 
-@Module({})
+@Module({ imports: [DeliveriesModule], providers: [EndpointsService], exports: [EndpointsService] })
 export class EndpointsModule {}

@@ -1,4 +1,14 @@
 import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module';
+import { EndpointsModule } from '../endpoints/endpoints.module';
+import { QueueModule } from '../queue/queue.module';
+import { EventsController } from './events.controller';
+import { EventsService } from './events.service';
 
-@Module({})
+@Module({
+  imports: [CatalogModule, EndpointsModule, QueueModule],
+  controllers: [EventsController],
+  providers: [EventsService],
+  exports: [EventsService],
+})
 export class EventsModule {}

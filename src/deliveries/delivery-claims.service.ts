@@ -1,0 +1,192 @@
+// The dispatcher's SQL on deliveries and attempts: claim a batch, record a batch of results, and
+// find work whose wake-up was lost. Each is one statement, so a batch costs one round trip.
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { newId } from '../common/ids';
+
+/** A claimed delivery with everything needed to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  tenantId: string;
+  eventId: string;
+  endpointId: string;
+  eventType: string;
+  /** This attempt's number (1 for the first). */
+  attempt: number;
+  maxAttempts: number;
+  isAlert: boolean;
+  manualRetry: boolean;
+  claimId: string;
+  body: string;
+  url: string;
+  headers: Record<string, string>;
+  secrets: string[];
+  endpointEnabled: boolean;
+  rateLimitPerSecond: number | null;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  claimId: string;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+  /** The delivery's new state. */
+  status: 'succeeded' | 'pending' | 'failed' | 'paused';
+  nextAttemptAt: Date | null;
+  endpointId: string;
+}
+
+const LOST_ATTEMPT = 'no result: the worker stopped during the attempt (lease expired)';
+
+@Injectable()
+export class DeliveryClaimsService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Claims the deliveries among `ids` that are due: one conditional UPDATE. Rows already claimed,
+   * finished, paused or not yet due are left alone, so a job that runs twice sends nothing twice.
+   */
+  async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (ids.length === 0) return [];
+    const rows: any[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE deliveries d
+            SET status = 'sending', claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
+                lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+          WHERE d.id = ANY($1::text[]) AND d.status = 'pending'
+            AND d.next_attempt_at <= now() + interval '50 milliseconds'
+         RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
+                   d.is_alert, d.manual_retry
+       )
+       SELECT c.*, e.body, ep.url, ep.headers, ep.secret, ep.enabled, ep.rate_limit_per_second,
+              CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS previous_secret
+         FROM claimed c
+         JOIN events e ON e.id = c.event_id
+         JOIN endpoints ep ON ep.id = c.endpoint_id`,
+      [ids, claimId, leaseMs],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      eventId: r.event_id,
+      endpointId: r.endpoint_id,
+      eventType: r.event_type,
+      attempt: r.attempts,
+      maxAttempts: r.max_attempts,
+      isAlert: r.is_alert,
+      manualRetry: r.manual_retry,
+      claimId,
+      body: r.body,
+      url: r.url,
+      headers: r.headers ?? {},
+      secrets: r.previous_secret ? [r.secret, r.previous_secret] : [r.secret],
+      endpointEnabled: r.enabled,
+      rateLimitPerSecond: r.rate_limit_per_second,
+    }));
+  }
+
+  /**
+   * Records attempts and moves their deliveries on, in one statement. Only rows whose claim is
+   * still ours are written; returns the ids that were.
+   */
+  async record(results: AttemptRecord[]): Promise<Set<string>> {
+    if (results.length === 0) return new Set();
+    const col = <T>(f: (r: AttemptRecord) => T) => results.map(f);
+    const succeededEndpoints = [
+      ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),
+    ];
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH r AS (
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[],
+                              $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[])
+           AS r(id, claim_id, status, next_attempt_at, status_code, error, attempt, duration_ms,
+                response_body, started_at, attempt_id)
+       ), upd AS (
+         UPDATE deliveries d
+            SET status = r.status, next_attempt_at = r.next_attempt_at, lease_expires_at = NULL,
+                claim_id = NULL, last_status_code = r.status_code, last_error = r.error, updated_at = now()
+           FROM r
+          WHERE d.id = r.id AND d.claim_id = r.claim_id
+         RETURNING d.id
+       ), ins AS (
+         INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, response_body, error)
+         SELECT r.attempt_id, r.id, r.attempt, r.started_at, r.duration_ms, r.status_code, r.response_body, r.error
+           FROM r JOIN upd ON upd.id = r.id
+       ), ok AS (
+         UPDATE endpoints SET consecutive_failures = 0
+          WHERE id = ANY($12::text[]) AND consecutive_failures > 0
+       )
+       SELECT id FROM upd`,
+      [
+        col((r) => r.deliveryId),
+        col((r) => r.claimId),
+        col((r) => r.status),
+        col((r) => r.nextAttemptAt),
+        col((r) => r.statusCode),
+        col((r) => r.error),
+        col((r) => r.attempt),
+        col((r) => Math.round(r.durationMs)),
+        col((r) => r.responseBody),
+        col((r) => r.startedAt),
+        col(() => newId('att')),
+        succeededEndpoints,
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Deliveries whose claim outlived its lease (the worker died mid-attempt): the lost attempt is
+   * logged as such and the delivery is due again. Returns them for a wake-up.
+   */
+  async releaseExpiredLeases(limit: number): Promise<[string, string][]> {
+    return this.dataSource.transaction(async (m) => {
+      const expired: { id: string; endpoint_id: string; attempts: number; claimed_at: Date }[] =
+        await m.query(
+          `SELECT id, endpoint_id, attempts, updated_at AS claimed_at FROM deliveries
+          WHERE status = 'sending' AND lease_expires_at < now()
+          ORDER BY lease_expires_at LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+          [limit],
+        );
+      if (expired.length === 0) return [];
+      const ids = expired.map((r) => r.id);
+      await m.query(
+        `UPDATE deliveries
+            SET status = 'pending', next_attempt_at = now(), claim_id = NULL, lease_expires_at = NULL,
+                max_attempts = GREATEST(max_attempts, attempts + 1), last_status_code = NULL,
+                last_error = $2, updated_at = now()
+          WHERE id = ANY($1::text[])`,
+        [ids, LOST_ATTEMPT],
+      );
+      await m.query(
+        `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, error)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::int[], $6::text[])`,
+        [
+          expired.map(() => newId('att')),
+          ids,
+          expired.map((r) => r.attempts),
+          expired.map((r) => r.claimed_at),
+          expired.map(() => 0),
+          expired.map(() => LOST_ATTEMPT),
+        ],
+      );
+      return expired.map((r): [string, string] => [r.id, r.endpoint_id]);
+    });
+  }
+
+  /** Pending deliveries overdue by more than `graceMs`: their wake-up was lost (or is very late). */
+  async overdue(graceMs: number, limit: number): Promise<[string, string][]> {
+    const rows: { id: string; endpoint_id: string }[] = await this.dataSource.query(
+      `SELECT id, endpoint_id FROM deliveries
+        WHERE status = 'pending' AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY next_attempt_at LIMIT $2`,
+      [graceMs, limit],
+    );
+    return rows.map((r) => [r.id, r.endpoint_id]);
+  }
+}

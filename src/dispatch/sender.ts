@@ -1,0 +1,153 @@
+// One HTTP attempt: POST the signed body with undici through the shared guarded Agent, under a hard
+// deadline, reading at most 64 KiB of the answer and following no redirect.
+import { Agent, request } from 'undici';
+import { isIP } from 'node:net';
+import { checkAddress, parseHostAsIp } from '../net/address-guard';
+import { createGuardedLookup } from '../net/resolve';
+import { parseRetryAfter } from './retry-schedule';
+
+/** The most of a response we read; the log keeps the first LOG_BODY_BYTES of it. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+export const LOG_BODY_BYTES = 4 * 1024;
+
+export interface SendRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  /** Aborts the attempt early (shutdown). */
+  signal?: AbortSignal;
+}
+
+export interface SendResult {
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  responseBody: string | null;
+  retryAfterMs: number | null;
+  error: string | null;
+}
+
+export interface AgentOptions {
+  connectTimeoutMs: number;
+  deliveryTimeoutMs: number;
+  allowedCidrs: string[];
+}
+
+/** The one Agent every delivery goes through: keep-alive pools per origin, connect-time SSRF guard. */
+export function createDeliveryAgent(o: AgentOptions): Agent {
+  return new Agent({
+    connect: { timeout: o.connectTimeoutMs, lookup: createGuardedLookup(o.allowedCidrs) },
+    headersTimeout: o.deliveryTimeoutMs,
+    bodyTimeout: o.deliveryTimeoutMs,
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 30_000,
+    pipelining: 1,
+  });
+}
+
+/** Literal IP hosts never reach the DNS lookup, so they are vetted here. Null when allowed. */
+export function literalHostRefusal(url: string, allowedCidrs: string[]): string | null {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const ip = isIP(host) ? host : parseHostAsIp(host);
+  if (!ip) return null;
+  const verdict = checkAddress(ip, allowedCidrs);
+  return verdict.allowed ? null : `target ${ip} is not allowed (${verdict.reason})`;
+}
+
+/** A short, stable text for a failed connection, for the delivery log. */
+export function describeError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; code?: string; message?: string; cause?: unknown };
+  const code = e?.code ?? (e?.cause as { code?: string } | undefined)?.code;
+  const msg = e?.message ?? String(err);
+  if (e?.name === 'TimeoutError' || (e?.name === 'AbortError' && /timeout/i.test(msg)))
+    return `timeout: no complete answer within ${timeoutMs} ms`;
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `connect timeout: ${msg}`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `timeout: no complete answer within ${timeoutMs} ms`;
+    case 'ECONNREFUSED':
+      return `connection refused: ${msg}`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
+      return `connection reset: ${msg}`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return `DNS lookup failed: ${msg}`;
+    case 'ETARGETREFUSED':
+      return `refused by the SSRF guard: ${msg}`;
+  }
+  if (code && /^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(code))
+    return `TLS error: ${code}: ${msg}`;
+  if (e?.name === 'AbortError') return `aborted: ${msg}`;
+  return code ? `${code}: ${msg}` : msg;
+}
+
+export async function sendWebhook(
+  agent: Agent,
+  req: SendRequest,
+  allowedCidrs: string[],
+): Promise<SendResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const done = (r: Omit<SendResult, 'startedAt' | 'durationMs'>): SendResult => ({
+    startedAt,
+    durationMs: performance.now() - t0,
+    ...r,
+  });
+  const refusal = literalHostRefusal(req.url, allowedCidrs);
+  if (refusal)
+    return done({
+      statusCode: null,
+      responseBody: null,
+      retryAfterMs: null,
+      error: `refused by the SSRF guard: ${refusal}`,
+    });
+
+  const deadline = AbortSignal.timeout(req.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
+  let statusCode: number | null = null;
+  let retryAfter: string | undefined;
+  try {
+    const res = await request(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      dispatcher: agent,
+      signal,
+    });
+    statusCode = res.statusCode;
+    const ra = res.headers['retry-after'];
+    retryAfter = Array.isArray(ra) ? ra[0] : ra;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= MAX_RESPONSE_BYTES) {
+        res.body.destroy(); // enough: the rest is never read
+        break;
+      }
+    }
+    const text = Buffer.concat(chunks).subarray(0, LOG_BODY_BYTES).toString('utf8');
+    return done({
+      statusCode,
+      responseBody: text,
+      retryAfterMs: parseRetryAfter(retryAfter),
+      error: null,
+    });
+  } catch (err) {
+    const error = describeError(err, req.timeoutMs);
+    // A status that arrived before the body failed still counts: it is what the receiver answered.
+    return done({
+      statusCode,
+      responseBody: null,
+      retryAfterMs: parseRetryAfter(retryAfter),
+      error: statusCode === null ? error : `answered ${statusCode}, then ${error}`,
+    });
+  }
+}

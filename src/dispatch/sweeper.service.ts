@@ -1,0 +1,83 @@
+// The safety net behind Bull: every SWEEP_INTERVAL_MS one worker at a time (a Postgres advisory
+// lock decides which) makes expired leases due again and re-offers deliveries whose wake-up was
+// lost (Redis flushed, a job dropped). Duplicates are harmless: the claim is conditional.
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TERN_CONFIG, TernConfig } from '../config/config';
+import { DeliveryClaimsService } from '../deliveries/delivery-claims.service';
+import { DeliveryQueue } from '../queue/delivery-queue';
+
+const SWEEP_LOCK = 7_461_824_532;
+const BATCH = 5_000;
+
+@Injectable()
+export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Sweeper');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  /** Last sweep's counts, for tests and metrics. */
+  lastSweep = { expired: 0, overdue: 0, at: 0 };
+  onReenqueued: (n: number) => void = () => undefined;
+
+  constructor(
+    @Inject(TERN_CONFIG) private readonly config: TernConfig,
+    private readonly dataSource: DataSource,
+    private readonly claims: DeliveryClaimsService,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.sweep().finally(() => (this.running = null));
+    }, this.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep, if no other worker is sweeping. Returns how many deliveries were re-offered. */
+  async sweep(): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        SWEEP_LOCK,
+      ]);
+      if (!locked) return 0;
+      try {
+        const expired = await this.claims.releaseExpiredLeases(BATCH);
+        // Grace: a wake-up may still be on its way; after two sweep periods (at least 2 s) it is lost.
+        const overdue = await this.claims.overdue(
+          Math.max(2 * this.config.sweepIntervalMs, 2_000),
+          BATCH,
+        );
+        const items = [...expired, ...overdue];
+        if (items.length > 0) {
+          await this.queue.wake(items);
+          this.onReenqueued(items.length);
+          this.logger.warn(
+            `re-enqueued ${expired.length} deliveries with expired leases and ${overdue.length} overdue ones`,
+          );
+        }
+        this.lastSweep = { expired: expired.length, overdue: overdue.length, at: Date.now() };
+        return items.length;
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+      }
+    } catch (e) {
+      this.logger.warn(`sweep failed: ${(e as Error).message}`);
+      return 0;
+    } finally {
+      await runner.release();
+    }
+  }
+}

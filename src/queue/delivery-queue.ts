@@ -1,0 +1,104 @@
+// The delivery queue's producer: the only way to add a job. Jobs are wake-up calls; Postgres holds
+// the truth, so an add that fails (Redis down) is logged and left to the sweeper.
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bull';
+import type { JobOptions, Queue } from 'bull';
+
+export const DELIVERY_QUEUE = 'deliveries';
+
+export const JOB_DELIVER = 'deliver';
+export const JOB_ALERT_WEBHOOK = 'alert-webhook';
+
+/** Deliveries to try: pairs of [deliveryId, endpointId]. */
+export interface DeliverJob {
+  d: [string, string][];
+}
+
+export interface AlertWebhookJob {
+  alertId: string;
+}
+
+/** Deliveries per job: one event's fan-out usually fits in one. */
+const CHUNK = 200;
+/** How long an add may wait on Redis before we give up and leave the work to the sweeper. */
+const ADD_TIMEOUT_MS = 2_000;
+
+const baseOptions: JobOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 1 };
+
+@Injectable()
+export class DeliveryQueue {
+  private readonly logger = new Logger(DeliveryQueue.name);
+
+  constructor(@InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue) {}
+
+  /** Asks a worker to try these deliveries, now or after `delayMs`. Never throws. */
+  async wake(items: [string, string][], delayMs = 0): Promise<boolean> {
+    if (items.length === 0) return true;
+    const jobs = [];
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const data: DeliverJob = { d: items.slice(i, i + CHUNK) };
+      jobs.push({
+        name: JOB_DELIVER,
+        data,
+        opts: delayMs > 0 ? { ...baseOptions, delay: Math.ceil(delayMs) } : baseOptions,
+      });
+    }
+    return this.addBulk(jobs, `${items.length} deliveries`);
+  }
+
+  /** Many wake-ups with their own delays, in one round trip. */
+  async wakeEach(items: { delivery: [string, string]; delayMs: number }[]): Promise<boolean> {
+    if (items.length === 0) return true;
+    const jobs = items.map((i) => ({
+      name: JOB_DELIVER,
+      data: { d: [i.delivery] } as DeliverJob,
+      opts: i.delayMs > 0 ? { ...baseOptions, delay: Math.ceil(i.delayMs) } : baseOptions,
+    }));
+    return this.addBulk(jobs, `${items.length} retries`);
+  }
+
+  async alertWebhook(alertId: string): Promise<boolean> {
+    const data: AlertWebhookJob = { alertId };
+    return this.addBulk(
+      [
+        {
+          name: JOB_ALERT_WEBHOOK,
+          data,
+          opts: { ...baseOptions, attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
+        },
+      ],
+      `alert ${alertId}`,
+    );
+  }
+
+  async depth(): Promise<{ waiting: number; delayed: number; active: number }> {
+    const c = await this.queue.getJobCounts();
+    return { waiting: c.waiting, delayed: c.delayed, active: c.active };
+  }
+
+  private async addBulk(
+    jobs: { name: string; data: unknown; opts: JobOptions }[],
+    what: string,
+  ): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.addBulk(jobs),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Redis did not answer in ${ADD_TIMEOUT_MS} ms`)),
+            ADD_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      return true;
+    } catch (e) {
+      this.logger.warn(
+        `could not enqueue ${what}; the sweeper will pick them up: ${(e as Error).message}`,
+      );
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
