@@ -1,0 +1,161 @@
+// Shared pieces of the benchmarks: processes, a JSON client, databases, percentiles.
+'use strict';
+const { fork, spawn } = require('node:child_process');
+const { join } = require('node:path');
+const { createServer } = require('node:net');
+const { Client } = require('pg');
+
+const ROOT = join(__dirname, '..');
+const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const ADMIN_KEY = 'bench_admin_key_0123456789abcdef';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function startReceiver() {
+  const child = fork(join(__dirname, 'receiver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (type) =>
+    new Promise((resolve) => {
+      const on = (m) => {
+        if (m.type === type) {
+          child.off('message', on);
+          resolve(m);
+        }
+      };
+      child.on('message', on);
+      child.send({ type });
+    });
+  const ready = await new Promise((resolve) => child.once('message', resolve));
+  return {
+    url: `http://127.0.0.1:${ready.port}`,
+    stats: () => ask('stats'),
+    dump: async () => (await ask('dump')).receipts,
+    reset: () => ask('reset'),
+    stop: () => {
+      child.send({ type: 'stop' });
+      return new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function createDatabase(name) {
+  const c = new Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  return PG_ADMIN.replace(/\/[^/]*$/, `/${name}`);
+}
+
+async function dropDatabase(name) {
+  const c = new Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.end();
+}
+
+/** Starts Tern: `all` (npm start), or `split` (an API and a worker process). */
+async function startTern(mode, env) {
+  const port = await freePort();
+  const base = {
+    ...process.env,
+    NODE_ENV: 'production',
+    ADMIN_API_KEY: ADMIN_KEY,
+    REDIS_URL,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ALLOWED_TARGET_CIDRS: '127.0.0.0/8',
+    API_RATE_LIMIT_PER_SECOND: '1000000',
+    LOG_LEVEL: 'error',
+    ENDPOINT_DISABLE_AFTER: '100000',
+    ...env,
+  };
+  const procs = [];
+  const run = (entry, role) => {
+    const p = spawn(process.execPath, [join(ROOT, 'dist', 'src', entry)], {
+      env: { ...base, TERN_ROLE: role },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    procs.push(p);
+    return p;
+  };
+  if (mode === 'all') run('main.js', 'all');
+  else if (mode === 'api') run('main.js', 'api');
+  else {
+    run('main.js', 'api');
+    await waitHealthy(`http://127.0.0.1:${port}`);
+    run('worker.js', 'worker');
+  }
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url);
+  return {
+    url,
+    procs,
+    startWorker: () => run('worker.js', 'worker'),
+    stop: async () => {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+      await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
+    },
+  };
+}
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${url}/health`);
+      if (r.ok) return;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function client(url, key = ADMIN_KEY) {
+  const { Agent, request } = require('undici');
+  const agent = new Agent({ connections: 64 });
+  return async (method, path, body) => {
+    const res = await request(url + path, {
+      method,
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    const json = text ? JSON.parse(text) : null;
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
+    return json;
+  };
+}
+
+/** Waits until the receiver holds `unique` distinct (event, path) receipts; returns when it did. */
+async function waitReceived(receiver, unique, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await receiver.stats();
+    if (s.unique >= unique) return { at: Date.now(), stats: s };
+    if (Date.now() > deadline) throw new Error(`receiver has ${s.unique} of ${unique} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/** A JSON payload of about `bytes` bytes. */
+function payload(bytes, i) {
+  return { orderId: `ord_${i}`, amount: 1000 + i, currency: 'EUR', customer: { id: `cus_${i % 997}`, email: `c${i}@example.com` }, pad: 'x'.repeat(Math.max(0, bytes - 120)) };
+}
+
+module.exports = { ROOT, ADMIN_KEY, REDIS_URL, sleep, percentile, startReceiver, createDatabase, dropDatabase, startTern, client, waitReceived, payload };

@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+// Benchmarks (npm run bench [-- ceiling tern isolation backlog]). Each prints one JSON line.
+// The ceiling and Tern runs use the same receiver process in the same run, so their ratio is fair.
+// Sizes: BENCH_N (deliveries, default 20000), BENCH_C (ceiling concurrency, default 64),
+// BENCH_ENDPOINTS (default 10), BENCH_BACKLOG (default 100000).
+'use strict';
+const { createHmac } = require('node:crypto');
+const { Agent, request } = require('undici');
+const Redis = require('ioredis');
+const { Client } = require('pg');
+const lib = require('./lib');
+
+const N = Number(process.env.BENCH_N || 20_000);
+const C = Number(process.env.BENCH_C || 64);
+const E = Number(process.env.BENCH_ENDPOINTS || 10);
+const BACKLOG = Number(process.env.BENCH_BACKLOG || 100_000);
+const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['ceiling', 'tern', 'isolation', 'backlog'];
+const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+const KEY = Buffer.from(SECRET.slice(6), 'base64');
+
+const emit = (o) => console.log(JSON.stringify(o));
+
+/** The ceiling: a bare undici loop that signs and POSTs N payloads with concurrency C. */
+async function ceiling(receiver, n = N) {
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  let next = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      const id = `evt_ceiling_${i}`;
+      const body = JSON.stringify({ id, type: 'bench.order', timestamp: new Date().toISOString(), data: lib.payload(PAYLOAD, i) });
+      const ts = Math.floor(Date.now() / 1000);
+      const sig = 'v1,' + createHmac('sha256', KEY).update(`${id}.${ts}.${body}`).digest('base64');
+      const res = await request(`${receiver.url}/ceiling/${i % E}`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sig },
+        body,
+      });
+      await res.body.text();
+    }
+  };
+  await Promise.all(Array.from({ length: C }, lane));
+  const seconds = (performance.now() - t0) / 1000;
+  await agent.close();
+  return { delivered: n, seconds, deliveredPerSec: n / seconds };
+}
+
+async function setupTenant(api, tenantId, paths) {
+  await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]).catch(() => undefined);
+  await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
+  const endpoints = [];
+  for (const p of paths) {
+    endpoints.push(await api('POST', `/v1/tenants/${tenantId}/endpoints`, { url: p, eventTypes: ['bench.*'] }));
+  }
+  return endpoints;
+}
+
+/** Triggers `events` events through the API with `lanes` concurrent callers; returns start times per event id. */
+async function trigger(api, tenantId, events, lanes = 32, batch = 0) {
+  const started = new Map();
+  let next = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (next < events) {
+      if (batch > 0) {
+        const from = next;
+        next += batch;
+        const items = [];
+        for (let i = from; i < Math.min(from + batch, events); i++) items.push({ type: 'bench.order', data: lib.payload(PAYLOAD, i) });
+        const at = Date.now();
+        const res = await api('POST', `/v1/tenants/${tenantId}/events/batch`, { events: items });
+        for (const e of res.data) started.set(e.id, at);
+      } else {
+        const i = next++;
+        const at = Date.now();
+        const res = await api('POST', `/v1/tenants/${tenantId}/events`, { type: 'bench.order', data: lib.payload(PAYLOAD, i) });
+        started.set(res.id, at);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return { started, ingestSeconds: (performance.now() - t0) / 1000, t0 };
+}
+
+async function latencies(receiver, started, pathPrefix) {
+  const lat = [];
+  let dup = 0;
+  for (const [key, [at, count]] of await receiver.dump()) {
+    const [id, path] = key.split('|');
+    if (pathPrefix && !path.startsWith(pathPrefix)) continue;
+    const s = started.get(id);
+    if (s !== undefined) lat.push(at - s);
+    dup += count - 1;
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: lib.percentile(lat, 50), p99: lib.percentile(lat, 99), duplicates: dup };
+}
+
+async function ternRun(receiver, mode, ceilingRate, batch) {
+  const db = `tern_bench_${process.pid}`;
+  const dbUrl = await lib.createDatabase(db);
+  const tern = await lib.startTern(mode, { DATABASE_URL: dbUrl, QUEUE_PREFIX: `bench_${process.pid}_${mode}` });
+  try {
+    const api = lib.client(tern.url);
+    const events = Math.ceil(N / E);
+    await setupTenant(api, 'bench', Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`));
+    await receiver.reset();
+    const t0 = Date.now();
+    const { started, ingestSeconds } = await trigger(api, 'bench', events, 32, batch);
+    const done = await lib.waitReceived(receiver, events * E, 600_000);
+    const seconds = (done.at - t0) / 1000;
+    const lat = await latencies(receiver, started);
+    const result = {
+      bench: 'tern',
+      mode: mode === 'all' ? 'npm start (one process)' : 'api + worker',
+      ingest: batch ? `batch of ${batch}` : 'single events',
+      events,
+      endpoints: E,
+      deliveries: events * E,
+      ingestPerSec: Math.round(events / ingestSeconds),
+      deliveredPerSec: Math.round((events * E) / seconds),
+      p50Ms: lat.p50,
+      p99Ms: lat.p99,
+      duplicates: lat.duplicates + (done.stats.total - done.stats.unique),
+      ratioToCeiling: ceilingRate ? Number(((events * E) / seconds / ceilingRate).toFixed(3)) : null,
+    };
+    emit(result);
+    return result;
+  } finally {
+    await tern.stop();
+    await lib.dropDatabase(db);
+  }
+}
+
+async function isolation(receiver) {
+  const db = `tern_bench_iso_${process.pid}`;
+  const dbUrl = await lib.createDatabase(db);
+  const tern = await lib.startTern('all', { DATABASE_URL: dbUrl, QUEUE_PREFIX: `bench_iso_${process.pid}`, DELIVERY_TIMEOUT_MS: '2000' });
+  try {
+    const api = lib.client(tern.url);
+    const events = Math.ceil(N / E);
+    const half = Math.max(1, Math.floor(E / 2));
+    const run = async (tenantId, dead) => {
+      const paths = [...Array.from({ length: half }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`)];
+      if (dead) paths.push(...Array.from({ length: half }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`));
+      await setupTenant(api, tenantId, paths);
+      await receiver.reset();
+      const t0 = Date.now();
+      const { started } = await trigger(api, tenantId, events, 32);
+      const done = await lib.waitReceived(receiver, events * half, 600_000);
+      const lat = await latencies(receiver, started, '/ok/');
+      return { deliveredPerSec: Math.round((events * half) / ((done.at - t0) / 1000)), p99Ms: lat.p99, duplicates: lat.duplicates };
+    };
+    const alone = await run('iso_alone', false);
+    const beside = await run('iso_beside', true);
+    const result = {
+      bench: 'isolation',
+      healthyEndpoints: half,
+      deadEndpoints: half,
+      events,
+      healthyAlone: alone,
+      healthyBesideDead: beside,
+      throughputKept: Number((beside.deliveredPerSec / alone.deliveredPerSec).toFixed(3)),
+    };
+    emit(result);
+    return result;
+  } finally {
+    await tern.stop();
+    await lib.dropDatabase(db);
+  }
+}
+
+async function backlog(receiver) {
+  const db = `tern_bench_backlog_${process.pid}`;
+  const dbUrl = await lib.createDatabase(db);
+  const prefix = `bench_backlog_${process.pid}`;
+  const redis = new Redis(lib.REDIS_URL);
+  const pg = new Client({ connectionString: dbUrl });
+  const tern = await lib.startTern('api', { DATABASE_URL: dbUrl, QUEUE_PREFIX: prefix });
+  try {
+    const api = lib.client(tern.url);
+    await setupTenant(api, 'backlog', Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`));
+    const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+    const events = Math.ceil(BACKLOG / E);
+    const tIngest = Date.now();
+    await trigger(api, 'backlog', events, 8, 100);
+    const ingestSeconds = (Date.now() - tIngest) / 1000;
+    const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+    await receiver.reset();
+    const t0 = Date.now();
+    tern.startWorker();
+    const done = await lib.waitReceived(receiver, events * E, 1_800_000);
+    const seconds = (done.at - t0) / 1000;
+    await lib.sleep(1000);
+    await pg.connect();
+    const sizes = (
+      await pg.query(`SELECT (SELECT count(*) FROM deliveries)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts,
+              (SELECT count(*) FROM events)::int AS events,
+              pg_total_relation_size('deliveries') + pg_total_relation_size('attempts') + pg_total_relation_size('events') AS bytes`)
+    ).rows[0];
+    const deliveries = events * E;
+    const result = {
+      bench: 'backlog',
+      deliveries,
+      ingestSeconds,
+      drainSeconds: seconds,
+      drainedPerSec: Math.round(deliveries / seconds),
+      duplicates: done.stats.total - done.stats.unique,
+      redisBytesPer1k: Math.round(((memAfter - memBefore) / deliveries) * 1000),
+      postgresRowsPer1k: Math.round(((sizes.deliveries + sizes.attempts + sizes.events) / deliveries) * 1000),
+      postgresBytesPer1k: Math.round((Number(sizes.bytes) / deliveries) * 1000),
+    };
+    emit(result);
+    return result;
+  } finally {
+    await pg.end().catch(() => undefined);
+    await tern.stop();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+    await lib.dropDatabase(db);
+  }
+}
+
+(async () => {
+  const receiver = await lib.startReceiver();
+  try {
+    let ceilingRate = null;
+    if (suites.includes('ceiling') || suites.includes('tern')) {
+      const c = await ceiling(receiver);
+      ceilingRate = c.deliveredPerSec;
+      emit({ bench: 'ceiling', deliveries: c.delivered, concurrency: C, deliveredPerSec: Math.round(c.deliveredPerSec) });
+    }
+    if (suites.includes('tern')) {
+      await ternRun(receiver, 'all', ceilingRate, 0);
+      await ternRun(receiver, 'all', ceilingRate, 100);
+      await ternRun(receiver, 'split', ceilingRate, 0);
+    }
+    if (suites.includes('isolation')) await isolation(receiver);
+    if (suites.includes('backlog')) await backlog(receiver);
+  } finally {
+    await receiver.stop();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
