@@ -251,6 +251,10 @@ describe('event type catalog', () => {
     const withArchived = await allPages(admin, 'category=arch&includeArchived=true');
     assert.ok(withArchived.some((x) => x.name === name && x.archived));
     assert.ok(!(await allPages(admin, 'includeArchived=false')).some((x) => x.name === name));
+    // Empty parameters mean "not given".
+    const blank = await allPages(admin, 'category=&includeArchived=');
+    assert.ok(blank.some((x) => x.name === 'webhook.test'));
+    assert.ok(!blank.some((x) => x.name === name));
 
     // Archiving again changes nothing.
     assert.equal((await admin.delete(`/v1/event-types/${name}`)).status, 204);

@@ -101,14 +101,17 @@ export class UpdateEventTypeDto {
 }
 
 export class EventTypeQuery extends PageQuery {
-  @ApiPropertyOptional({ description: 'Only the types of this category' })
+  @ApiPropertyOptional({ description: 'Only the types of this category (empty: all)' })
   @IsOptional()
+  @Transform(({ value }) => (value === '' ? undefined : value))
   @IsString()
   category?: string;
 
   @ApiPropertyOptional({ type: Boolean, default: false, description: 'Include archived types' })
   @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @Transform(({ value }) =>
+    value === 'true' ? true : value === 'false' ? false : value === '' ? undefined : value,
+  )
   @IsBoolean()
   includeArchived?: boolean;
 }
