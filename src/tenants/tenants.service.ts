@@ -1,14 +1,133 @@
-// Tenants: the operator's customers. Owns the tenants table.
+// Tenants: the operator's customers. Owns the tenants table; a new tenant gets its first API key in the
+// same transaction.
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Tenant } from './entities/tenant.entity';
+import { ApiKeysService } from './api-keys.service';
+import { newId } from '../common/ids';
+import { conflict, notFound } from '../common/errors';
+import { Page, pageLimit, PageQuery, toPage } from '../common/pagination';
+import { createdAtKeySql, decodeCreatedAtCursor } from '../common/created-at-cursor';
+import { pgErrorCode, UNIQUE_VIOLATION } from '../common/db-errors';
+
+export interface TenantView {
+  id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateTenantInput {
+  id?: string;
+  name: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface UpdateTenantInput {
+  name?: string;
+  metadata?: Record<string, unknown> | null;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  cursor_at?: string;
+}
+
+const COLUMNS = `id, name, metadata, created_at, updated_at`;
+
+const toView = (r: TenantRow): TenantView => ({
+  id: r.id,
+  name: r.name,
+  metadata: r.metadata ?? {},
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
 
 @Injectable()
 export class TenantsService {
-  constructor(@InjectRepository(Tenant) private readonly tenants: Repository<Tenant>) {}
+  constructor(
+    @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
 
   async exists(id: string): Promise<boolean> {
     return this.tenants.exists({ where: { id } });
+  }
+
+  /** Creates a tenant and its first API key atomically; a taken id is a conflict. */
+  async create(input: CreateTenantInput): Promise<TenantView & { apiKey: string }> {
+    const id = input.id ?? newId('ten');
+    try {
+      return await this.tenants.manager.transaction(async (m) => {
+        const [row] = (await m.query(
+          `INSERT INTO tenants (id, name, metadata) VALUES ($1, $2, $3::jsonb) RETURNING ${COLUMNS}`,
+          [id, input.name, JSON.stringify(input.metadata ?? {})],
+        )) as TenantRow[];
+        const key = await this.apiKeys.issue(id, m);
+        return { ...toView(row), apiKey: key.apiKey };
+      });
+    } catch (e) {
+      if (pgErrorCode(e) === UNIQUE_VIOLATION) throw conflict(`Tenant ${id} already exists`);
+      throw e;
+    }
+  }
+
+  /** Newest first, by (created_at, id): operator-chosen ids do not sort by time. */
+  async list(query: PageQuery): Promise<Page<TenantView>> {
+    const limit = pageLimit(query);
+    const after = decodeCreatedAtCursor(query.cursor);
+    const params: unknown[] = [limit + 1];
+    let where = '';
+    if (after) {
+      params.push(after.createdAt, after.key);
+      where = `WHERE (created_at, id) < ($2::timestamptz, $3)`;
+    }
+    const rows = (await this.tenants.query(
+      `SELECT ${COLUMNS}, ${createdAtKeySql('created_at')} AS cursor_at
+         FROM tenants ${where}
+        ORDER BY created_at DESC, id DESC
+        LIMIT $1`,
+      params,
+    )) as TenantRow[];
+    return toPage(rows, limit, (r) => [r.cursor_at!, r.id], toView);
+  }
+
+  async get(id: string): Promise<TenantView> {
+    const [row] = (await this.tenants.query(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [
+      id,
+    ])) as TenantRow[];
+    if (!row) throw notFound('Tenant');
+    return toView(row);
+  }
+
+  /** Changes the name and/or replaces the metadata (null clears it). */
+  async update(id: string, patch: UpdateTenantInput): Promise<TenantView> {
+    const metadata = patch.metadata === undefined ? null : JSON.stringify(patch.metadata ?? {});
+    const [rows] = (await this.tenants.query(
+      `UPDATE tenants
+          SET name = COALESCE($2, name),
+              metadata = COALESCE($3::jsonb, metadata),
+              updated_at = now()
+        WHERE id = $1
+    RETURNING ${COLUMNS}`,
+      [id, patch.name ?? null, metadata],
+    )) as [TenantRow[], number];
+    if (!rows.length) throw notFound('Tenant');
+    return toView(rows[0]);
+  }
+
+  /** Deletes the tenant; its keys, endpoints, events, deliveries and alerts go with it (ON DELETE CASCADE). */
+  async remove(id: string): Promise<void> {
+    const [, affected] = (await this.tenants.query(`DELETE FROM tenants WHERE id = $1`, [id])) as [
+      unknown,
+      number,
+    ];
+    if (!affected) throw notFound('Tenant');
   }
 }

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  eventTypeNameProblem,
+  isReservedEventTypeName,
+  RESERVED_EVENT_TYPES,
+} from '../../src/catalog/event-type-rules';
+import { compileSchema, schemaProblem } from '../../src/catalog/json-schema';
+
+test('event type names are dot-separated segments of [a-zA-Z0-9_-]', () => {
+  for (const ok of [
+    'order',
+    'order.completed',
+    'Order.Completed',
+    'a-b_c.d-e_f.1',
+    'x'.repeat(128),
+  ])
+    assert.equal(eventTypeNameProblem(ok), null, ok);
+  for (const bad of [
+    '',
+    '.order',
+    'order.',
+    'order..completed',
+    'order.*',
+    '*',
+    'order completed',
+    'order/completed',
+    'ordér',
+    'x'.repeat(129),
+    42,
+    null,
+    undefined,
+  ])
+    assert.notEqual(eventTypeNameProblem(bad), null, JSON.stringify(bad));
+});
+
+test("Tern's names are reserved: the seeded types and the whole tern. namespace", () => {
+  for (const name of RESERVED_EVENT_TYPES) {
+    assert.equal(isReservedEventTypeName(name), true, name);
+    assert.match(eventTypeNameProblem(name)!, /reserved/);
+  }
+  for (const name of ['tern.anything', 'TERN.x', 'Tern.endpoint.created'])
+    assert.equal(isReservedEventTypeName(name), true, name);
+  for (const name of ['ternary.op', 'tern', 'webhook.testing', 'webhook', 'my.tern.x'])
+    assert.equal(isReservedEventTypeName(name), false, name);
+});
+
+test('schemas compile with ajv (all errors, formats) or say why not', () => {
+  const v = compileSchema({
+    type: 'object',
+    required: ['id', 'at'],
+    properties: { id: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
+  });
+  assert.equal(v({ id: 'a', at: '2026-01-01T00:00:00Z' }), true);
+  assert.equal(v({ at: 'yesterday' }), false);
+  assert.equal(v.errors?.length, 2);
+
+  assert.equal(schemaProblem({}), null);
+  assert.equal(schemaProblem({ type: 'object', unknownKeyword: 1 }), null, 'not strict');
+  assert.match(schemaProblem({ type: 'strnig' })!, /not a valid JSON Schema/);
+  assert.match(schemaProblem({ $ref: '#/definitions/missing' })!, /not a valid JSON Schema/);
+  assert.match(schemaProblem({ $async: true, type: 'object' })!, /\$async/);
+});
+
+test('the $schema dialect selects draft-07, 2019-09 or 2020-12', () => {
+  const v2020 = compileSchema({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'array',
+    prefixItems: [{ type: 'number' }],
+  });
+  assert.equal(v2020([1, 'x']), true);
+  assert.equal(v2020(['x']), false);
+  assert.equal(
+    schemaProblem({
+      $schema: 'https://json-schema.org/draft/2019-09/schema',
+      dependentRequired: {},
+    }),
+    null,
+  );
+  assert.equal(schemaProblem({ $schema: 'http://json-schema.org/draft-07/schema#' }), null);
+  assert.notEqual(schemaProblem({ $schema: 'https://example.com/custom' }), null);
+});
+
+test('two schemas with the same $id compile independently', () => {
+  const a = compileSchema({ $id: 'https://example.com/s', type: 'string' });
+  const b = compileSchema({ $id: 'https://example.com/s', type: 'number' });
+  assert.equal(a('x'), true);
+  assert.equal(b('x'), false);
+});
