@@ -144,6 +144,10 @@ export function verify(
   const ts = Number(timestamp!.trim());
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = Math.floor(opts.now ?? Date.now() / 1000);
+  // NaN would make both comparisons below false and silently switch replay protection off.
+  if (!Number.isFinite(tolerance) || tolerance < 0)
+    throw new TypeError('toleranceSeconds must be a number of seconds, 0 or more');
+  if (!Number.isFinite(now)) throw new TypeError('now must be unix seconds');
   if (now - ts > tolerance)
     throw new WebhookVerificationError(
       `Message timestamp too old (${now - ts} s ago, tolerance ${tolerance} s)`,

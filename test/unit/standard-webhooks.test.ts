@@ -185,6 +185,10 @@ test('timestamps outside the tolerance are rejected both ways', () => {
   rejects(() => verify(body, at(now + 301), secret, { now }), /too new/);
   verify(body, at(now - 3600), secret, { now, toleranceSeconds: 3600 });
   rejects(() => verify(body, at(now - 10), secret, { now, toleranceSeconds: 5 }), /too old/);
+  // A tolerance or clock that is not a number cannot switch the check off.
+  assert.throws(() => verify(body, at(now), secret, { now: NaN }), TypeError);
+  assert.throws(() => verify(body, at(now), secret, { now, toleranceSeconds: NaN }), TypeError);
+  assert.throws(() => verify(body, at(now), secret, { now, toleranceSeconds: -1 }), TypeError);
   // Against the real clock by default.
   rejects(() => verify(body, at(nowSeconds() - 600), secret), /too old/);
   for (const bad of ['', 'abc', '1.5', '-1', '1e9'])
