@@ -26,7 +26,9 @@ const freePort = () =>
   });
 
 async function startReceiver() {
-  const child = fork(join(__dirname, 'receiver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(__dirname, 'receiver.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ask = (type) =>
     new Promise((resolve) => {
       const on = (m) => {
@@ -107,7 +109,9 @@ async function startTern(mode, env) {
     startWorker: () => run('worker.js', 'worker'),
     stop: async () => {
       for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-      await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
+      await Promise.all(
+        procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)),
+      );
     },
   };
 }
@@ -148,14 +152,34 @@ async function waitReceived(receiver, unique, timeoutMs) {
   for (;;) {
     const s = await receiver.stats();
     if (s.unique >= unique) return { at: Date.now(), stats: s };
-    if (Date.now() > deadline) throw new Error(`receiver has ${s.unique} of ${unique} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`receiver has ${s.unique} of ${unique} after ${timeoutMs} ms`);
     await sleep(20);
   }
 }
 
 /** A JSON payload of about `bytes` bytes. */
 function payload(bytes, i) {
-  return { orderId: `ord_${i}`, amount: 1000 + i, currency: 'EUR', customer: { id: `cus_${i % 997}`, email: `c${i}@example.com` }, pad: 'x'.repeat(Math.max(0, bytes - 120)) };
+  return {
+    orderId: `ord_${i}`,
+    amount: 1000 + i,
+    currency: 'EUR',
+    customer: { id: `cus_${i % 997}`, email: `c${i}@example.com` },
+    pad: 'x'.repeat(Math.max(0, bytes - 120)),
+  };
 }
 
-module.exports = { ROOT, ADMIN_KEY, REDIS_URL, sleep, percentile, startReceiver, createDatabase, dropDatabase, startTern, client, waitReceived, payload };
+module.exports = {
+  ROOT,
+  ADMIN_KEY,
+  REDIS_URL,
+  sleep,
+  percentile,
+  startReceiver,
+  createDatabase,
+  dropDatabase,
+  startTern,
+  client,
+  waitReceived,
+  payload,
+};

@@ -34,7 +34,13 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 process.on('message', (m) => {
-  if (m.type === 'stats') process.send({ type: 'stats', total, unique: receipts.size, byPath: Object.fromEntries(byPath) });
+  if (m.type === 'stats')
+    process.send({
+      type: 'stats',
+      total,
+      unique: receipts.size,
+      byPath: Object.fromEntries(byPath),
+    });
   if (m.type === 'reset') {
     receipts.clear();
     byPath.clear();

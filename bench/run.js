@@ -15,7 +15,9 @@ const C = Number(process.env.BENCH_C || 64);
 const E = Number(process.env.BENCH_ENDPOINTS || 10);
 const BACKLOG = Number(process.env.BENCH_BACKLOG || 100_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['ceiling', 'tern', 'isolation', 'backlog'];
+const suites = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['ceiling', 'tern', 'isolation', 'backlog'];
 const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
 const KEY = Buffer.from(SECRET.slice(6), 'base64');
 
@@ -30,13 +32,23 @@ async function ceiling(receiver, n = N) {
     while (next < n) {
       const i = next++;
       const id = `evt_ceiling_${i}`;
-      const body = JSON.stringify({ id, type: 'bench.order', timestamp: new Date().toISOString(), data: lib.payload(PAYLOAD, i) });
+      const body = JSON.stringify({
+        id,
+        type: 'bench.order',
+        timestamp: new Date().toISOString(),
+        data: lib.payload(PAYLOAD, i),
+      });
       const ts = Math.floor(Date.now() / 1000);
       const sig = 'v1,' + createHmac('sha256', KEY).update(`${id}.${ts}.${body}`).digest('base64');
       const res = await request(`${receiver.url}/ceiling/${i % E}`, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sig },
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': sig,
+        },
         body,
       });
       await res.body.text();
@@ -49,11 +61,15 @@ async function ceiling(receiver, n = N) {
 }
 
 async function setupTenant(api, tenantId, paths) {
-  await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]).catch(() => undefined);
+  await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]).catch(
+    () => undefined,
+  );
   await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
   const endpoints = [];
   for (const p of paths) {
-    endpoints.push(await api('POST', `/v1/tenants/${tenantId}/endpoints`, { url: p, eventTypes: ['bench.*'] }));
+    endpoints.push(
+      await api('POST', `/v1/tenants/${tenantId}/endpoints`, { url: p, eventTypes: ['bench.*'] }),
+    );
   }
   return endpoints;
 }
@@ -69,14 +85,18 @@ async function trigger(api, tenantId, events, lanes = 32, batch = 0) {
         const from = next;
         next += batch;
         const items = [];
-        for (let i = from; i < Math.min(from + batch, events); i++) items.push({ type: 'bench.order', data: lib.payload(PAYLOAD, i) });
+        for (let i = from; i < Math.min(from + batch, events); i++)
+          items.push({ type: 'bench.order', data: lib.payload(PAYLOAD, i) });
         const at = Date.now();
         const res = await api('POST', `/v1/tenants/${tenantId}/events/batch`, { events: items });
         for (const e of res.data) started.set(e.id, at);
       } else {
         const i = next++;
         const at = Date.now();
-        const res = await api('POST', `/v1/tenants/${tenantId}/events`, { type: 'bench.order', data: lib.payload(PAYLOAD, i) });
+        const res = await api('POST', `/v1/tenants/${tenantId}/events`, {
+          type: 'bench.order',
+          data: lib.payload(PAYLOAD, i),
+        });
         started.set(res.id, at);
       }
     }
@@ -102,11 +122,18 @@ async function latencies(receiver, started, pathPrefix) {
 async function ternRun(receiver, mode, ceilingRate, batch) {
   const db = `tern_bench_${process.pid}`;
   const dbUrl = await lib.createDatabase(db);
-  const tern = await lib.startTern(mode, { DATABASE_URL: dbUrl, QUEUE_PREFIX: `bench_${process.pid}_${mode}` });
+  const tern = await lib.startTern(mode, {
+    DATABASE_URL: dbUrl,
+    QUEUE_PREFIX: `bench_${process.pid}_${mode}`,
+  });
   try {
     const api = lib.client(tern.url);
     const events = Math.ceil(N / E);
-    await setupTenant(api, 'bench', Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`));
+    await setupTenant(
+      api,
+      'bench',
+      Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`),
+    );
     await receiver.reset();
     const t0 = Date.now();
     const { started, ingestSeconds } = await trigger(api, 'bench', events, 32, batch);
@@ -125,7 +152,9 @@ async function ternRun(receiver, mode, ceilingRate, batch) {
       p50Ms: lat.p50,
       p99Ms: lat.p99,
       duplicates: lat.duplicates + (done.stats.total - done.stats.unique),
-      ratioToCeiling: ceilingRate ? Number(((events * E) / seconds / ceilingRate).toFixed(3)) : null,
+      ratioToCeiling: ceilingRate
+        ? Number(((events * E) / seconds / ceilingRate).toFixed(3))
+        : null,
     };
     emit(result);
     return result;
@@ -138,21 +167,34 @@ async function ternRun(receiver, mode, ceilingRate, batch) {
 async function isolation(receiver) {
   const db = `tern_bench_iso_${process.pid}`;
   const dbUrl = await lib.createDatabase(db);
-  const tern = await lib.startTern('all', { DATABASE_URL: dbUrl, QUEUE_PREFIX: `bench_iso_${process.pid}`, DELIVERY_TIMEOUT_MS: '2000' });
+  const tern = await lib.startTern('all', {
+    DATABASE_URL: dbUrl,
+    QUEUE_PREFIX: `bench_iso_${process.pid}`,
+    DELIVERY_TIMEOUT_MS: '2000',
+  });
   try {
     const api = lib.client(tern.url);
     const events = Math.ceil(N / E);
     const half = Math.max(1, Math.floor(E / 2));
     const run = async (tenantId, dead) => {
-      const paths = [...Array.from({ length: half }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`)];
-      if (dead) paths.push(...Array.from({ length: half }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`));
+      const paths = [
+        ...Array.from({ length: half }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`),
+      ];
+      if (dead)
+        paths.push(
+          ...Array.from({ length: half }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`),
+        );
       await setupTenant(api, tenantId, paths);
       await receiver.reset();
       const t0 = Date.now();
       const { started } = await trigger(api, tenantId, events, 32);
       const done = await lib.waitReceived(receiver, events * half, 600_000);
       const lat = await latencies(receiver, started, '/ok/');
-      return { deliveredPerSec: Math.round((events * half) / ((done.at - t0) / 1000)), p99Ms: lat.p99, duplicates: lat.duplicates };
+      return {
+        deliveredPerSec: Math.round((events * half) / ((done.at - t0) / 1000)),
+        p99Ms: lat.p99,
+        duplicates: lat.duplicates,
+      };
     };
     const alone = await run('iso_alone', false);
     const beside = await run('iso_beside', true);
@@ -182,7 +224,11 @@ async function backlog(receiver) {
   const tern = await lib.startTern('api', { DATABASE_URL: dbUrl, QUEUE_PREFIX: prefix });
   try {
     const api = lib.client(tern.url);
-    await setupTenant(api, 'backlog', Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`));
+    await setupTenant(
+      api,
+      'backlog',
+      Array.from({ length: E }, (_, i) => `${receiver.url}/ok/${i}`),
+    );
     const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
     const events = Math.ceil(BACKLOG / E);
     const tIngest = Date.now();
@@ -210,7 +256,9 @@ async function backlog(receiver) {
       drainedPerSec: Math.round(deliveries / seconds),
       duplicates: done.stats.total - done.stats.unique,
       redisBytesPer1k: Math.round(((memAfter - memBefore) / deliveries) * 1000),
-      postgresRowsPer1k: Math.round(((sizes.deliveries + sizes.attempts + sizes.events) / deliveries) * 1000),
+      postgresRowsPer1k: Math.round(
+        ((sizes.deliveries + sizes.attempts + sizes.events) / deliveries) * 1000,
+      ),
       postgresBytesPer1k: Math.round((Number(sizes.bytes) / deliveries) * 1000),
     };
     emit(result);
@@ -232,7 +280,12 @@ async function backlog(receiver) {
     if (suites.includes('ceiling') || suites.includes('tern')) {
       const c = await ceiling(receiver);
       ceilingRate = c.deliveredPerSec;
-      emit({ bench: 'ceiling', deliveries: c.delivered, concurrency: C, deliveredPerSec: Math.round(c.deliveredPerSec) });
+      emit({
+        bench: 'ceiling',
+        deliveries: c.delivered,
+        concurrency: C,
+        deliveredPerSec: Math.round(c.deliveredPerSec),
+      });
     }
     if (suites.includes('tern')) {
       await ternRun(receiver, 'all', ceilingRate, 0);

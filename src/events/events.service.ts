@@ -53,8 +53,8 @@ export class EventsService {
   ) {}
 
   /**
-   * Accepts one or more events for a tenant, all or none. `fieldPrefix` names items in errors
-   * (`events[3].type`); empty for a single event.
+   * Accepts one or more events for a tenant, all or none. In a batch, errors name the item
+   * (`events[3].type`).
    */
   async trigger(
     tenantId: string,
@@ -79,6 +79,7 @@ export class EventsService {
 
   private async validate(inputs: TriggerInput[], batch: boolean): Promise<void> {
     const field = (i: number, f: string) => (batch ? `events[${i}].${f}` : f);
+    const types = await this.catalog.activeTypes(inputs.map((i) => i.type));
     for (let i = 0; i < inputs.length; i++) {
       const { type, data } = inputs[i];
       const size = Buffer.byteLength(JSON.stringify(data));
@@ -94,7 +95,7 @@ export class EventsService {
           ],
         );
       }
-      const known = await this.catalog.getActiveType(type);
+      const known = types.get(type);
       if (!known) {
         throw new TernError(
           'rejected',
@@ -107,9 +108,8 @@ export class EventsService {
           { field: field(i, 'type'), message: 'reserved event type' },
         ]);
       }
-      const validate = await this.catalog.validator(type);
-      if (validate && !validate(data)) {
-        const details: FieldProblem[] = (validate.errors ?? []).map((e) => ({
+      if (known.validate && !known.validate(data)) {
+        const details: FieldProblem[] = (known.validate.errors ?? []).map((e) => ({
           field: `${field(i, 'data')}${e.instancePath.replace(/\//g, '.')}`,
           message: e.message ?? 'is invalid',
         }));

@@ -97,8 +97,14 @@ export interface EventAccepted {
   id: string;
   type: string;
   timestamp: string;
-  /** What was fanned out for this event (the number of deliveries created). */
-  deliveries: number;
+  /** One delivery per subscribed endpoint (`paused` for a disabled one). */
+  deliveries: EventDeliveryRef[];
+}
+
+export interface EventDeliveryRef {
+  id: string;
+  endpointId: string;
+  status: DeliveryStatus;
 }
 
 export interface BatchAccepted {

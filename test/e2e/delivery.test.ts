@@ -39,10 +39,20 @@ async function deliveryRow(id: string) {
 }
 
 before(async () => {
-  t = await startTern({ RETRY_SCHEDULE: '200ms,400ms,400ms,400ms', ENDPOINT_DISABLE_AFTER: '2', DELIVERY_TIMEOUT_MS: '1000' });
+  t = await startTern({
+    RETRY_SCHEDULE: '200ms,400ms,400ms,400ms',
+    ENDPOINT_DISABLE_AFTER: '2',
+    DELIVERY_TIMEOUT_MS: '1000',
+  });
   pg = new Client({ connectionString: t.databaseUrl });
   await pg.connect();
-  for (const name of ['order.paid', 'order.refunded', 'order.paid.eu', 'invoice.sent', 'user.created']) {
+  for (const name of [
+    'order.paid',
+    'order.refunded',
+    'order.paid.eu',
+    'invoice.sent',
+    'user.created',
+  ]) {
     await createEventType(t.api, name);
   }
 });
@@ -57,8 +67,15 @@ describe('signed delivery', () => {
   test('a receiver gets the exact body, the contract headers, and a signature standardwebhooks accepts', async () => {
     const { id: tenantId, api } = await tenantApi();
     const rcv = await receiver();
-    const ep = await createEndpoint(api, tenantId, { url: `${rcv.url}/hook`, eventTypes: ['order.paid'], headers: { 'X-Team': 'billing' } });
-    const res = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { amount: 1250, currency: 'EUR', note: 'é✓' } });
+    const ep = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/hook`,
+      eventTypes: ['order.paid'],
+      headers: { 'X-Team': 'billing' },
+    });
+    const res = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { amount: 1250, currency: 'EUR', note: 'é✓' },
+    });
     assert.equal(res.status, 202);
     assert.match(res.body.id, /^evt_/);
     assert.equal(res.body.type, 'order.paid');
@@ -76,12 +93,21 @@ describe('signed delivery', () => {
     assert.equal(got.headers['x-team'], 'billing');
     assert.ok(Math.abs(Number(got.headers['webhook-timestamp']) - Date.now() / 1000) < 10);
     const parsed = JSON.parse(got.body);
-    assert.deepEqual(parsed, { id: res.body.id, type: 'order.paid', timestamp: res.body.timestamp, data: { amount: 1250, currency: 'EUR', note: 'é✓' } });
+    assert.deepEqual(parsed, {
+      id: res.body.id,
+      type: 'order.paid',
+      timestamp: res.body.timestamp,
+      data: { amount: 1250, currency: 'EUR', note: 'é✓' },
+    });
     const verified = new Webhook(ep.secret).verify(got.body, got.headers as Record<string, string>);
     assert.deepEqual(verified, parsed);
     const stored = await pg.query('SELECT body FROM events WHERE id = $1', [res.body.id]);
     assert.equal(stored.rows[0].body, got.body, 'the stored body is the exact bytes sent');
-    await eventually(async () => (await delivery(tenantId, res.body.deliveries[0].id)).status === 'succeeded', 5000, 'succeeded');
+    await eventually(
+      async () => (await delivery(tenantId, res.body.deliveries[0].id)).status === 'succeeded',
+      5000,
+      'succeeded',
+    );
   });
 
   test('retries send byte-identical bodies with the same ids, and rotation signs with both secrets', async () => {
@@ -95,10 +121,16 @@ describe('signed delivery', () => {
       res.statusCode = ++calls < 3 ? 500 : 200;
       res.end();
     });
-    const res = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
+    const res = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { n: 1 },
+    });
     const got = await rcv.waitFor(3, 10_000);
     assert.equal(new Set(got.map((g) => g.body)).size, 1);
-    assert.deepEqual(got.map((g) => g.headers['x-webhook-retry']), ['0', '1', '2']);
+    assert.deepEqual(
+      got.map((g) => g.headers['x-webhook-retry']),
+      ['0', '1', '2'],
+    );
     assert.equal(new Set(got.map((g) => g.headers['webhook-id'])).size, 1);
     assert.equal(new Set(got.map((g) => g.headers['x-webhook-delivery-id'])).size, 1);
     for (const g of got) {
@@ -110,7 +142,10 @@ describe('signed delivery', () => {
       const x = await delivery(tenantId, res.body.deliveries[0].id);
       return x.status === 'succeeded' && x;
     }, 5000);
-    assert.deepEqual(d.attempts.map((a: any) => a.statusCode), [500, 500, 200]);
+    assert.deepEqual(
+      d.attempts.map((a: any) => a.statusCode),
+      [500, 500, 200],
+    );
   });
 });
 
@@ -118,22 +153,48 @@ describe('fan-out', () => {
   test('exact names, prefix.* and * each get one delivery; others none; disabled ones are paused', async () => {
     const { id: tenantId, api } = await tenantApi();
     const rcv = await receiver();
-    const exact = await createEndpoint(api, tenantId, { url: `${rcv.url}/exact`, eventTypes: ['order.paid.eu'] });
-    const prefix = await createEndpoint(api, tenantId, { url: `${rcv.url}/prefix`, eventTypes: ['order.*'] });
+    const exact = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/exact`,
+      eventTypes: ['order.paid.eu'],
+    });
+    const prefix = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/prefix`,
+      eventTypes: ['order.*'],
+    });
     const all = await createEndpoint(api, tenantId, { url: `${rcv.url}/all`, eventTypes: ['*'] });
-    await createEndpoint(api, tenantId, { url: `${rcv.url}/other`, eventTypes: ['invoice.sent', 'user.created'] });
-    const off = await createEndpoint(api, tenantId, { url: `${rcv.url}/off`, eventTypes: ['*'], enabled: false });
-    const res = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid.eu', data: {} });
+    await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/other`,
+      eventTypes: ['invoice.sent', 'user.created'],
+    });
+    const off = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/off`,
+      eventTypes: ['*'],
+      enabled: false,
+    });
+    const res = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid.eu',
+      data: {},
+    });
     assert.equal(res.status, 202);
-    const byEndpoint = Object.fromEntries(res.body.deliveries.map((d: any) => [d.endpointId, d.status]));
-    assert.deepEqual(byEndpoint, { [exact.id]: 'pending', [prefix.id]: 'pending', [all.id]: 'pending', [off.id]: 'paused' });
+    const byEndpoint = Object.fromEntries(
+      res.body.deliveries.map((d: any) => [d.endpointId, d.status]),
+    );
+    assert.deepEqual(byEndpoint, {
+      [exact.id]: 'pending',
+      [prefix.id]: 'pending',
+      [all.id]: 'pending',
+      [off.id]: 'paused',
+    });
     const got = await rcv.waitFor(3);
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(got.map((g) => g.url).sort(), ['/all', '/exact', '/prefix']);
     assert.equal(rcv.requests.length, 3);
     // Another tenant's endpoints never see it.
     const other = await tenantApi();
-    const res2 = await other.api.post(`/v1/tenants/${other.id}/events`, { type: 'order.paid.eu', data: {} });
+    const res2 = await other.api.post(`/v1/tenants/${other.id}/events`, {
+      type: 'order.paid.eu',
+      data: {},
+    });
     assert.equal(res2.body.deliveries.length, 0);
   });
 });
@@ -146,15 +207,28 @@ describe('ingestion', () => {
     await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.*'] });
     const calls = Array.from({ length: 20 }, (_, i) =>
       i % 2
-        ? api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { i } }, { 'Idempotency-Key': 'k-1' })
-        : api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { i }, idempotencyKey: 'k-1' }),
+        ? api.post(
+            `/v1/tenants/${tenantId}/events`,
+            { type: 'order.paid', data: { i } },
+            { 'Idempotency-Key': 'k-1' },
+          )
+        : api.post(`/v1/tenants/${tenantId}/events`, {
+            type: 'order.paid',
+            data: { i },
+            idempotencyKey: 'k-1',
+          }),
     );
     const results = await Promise.all(calls);
-    assert.ok(results.every((r) => r.status === 202), JSON.stringify(results.map((r) => r.status)));
+    assert.ok(
+      results.every((r) => r.status === 202),
+      JSON.stringify(results.map((r) => r.status)),
+    );
     assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
     for (const r of results) assert.equal(r.body.deliveries.length, 2);
     assert.equal(new Set(results.flatMap((r) => r.body.deliveries.map((d: any) => d.id))).size, 2);
-    const count = await pg.query('SELECT count(*)::int AS n FROM deliveries WHERE event_id = $1', [results[0].body.id]);
+    const count = await pg.query('SELECT count(*)::int AS n FROM deliveries WHERE event_id = $1', [
+      results[0].body.id,
+    ]);
     assert.equal(count.rows[0].n, 2);
     await rcv.waitFor(2);
     await new Promise((r) => setTimeout(r, 300));
@@ -168,19 +242,34 @@ describe('ingestion', () => {
       required: ['amount'],
       properties: { amount: { type: 'integer' } },
     });
-    const unknown = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'nope.nothing', data: {} });
+    const unknown = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'nope.nothing',
+      data: {},
+    });
     assert.equal(unknown.status, 422);
     assert.equal(unknown.body.details[0].field, 'type');
-    const reserved = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'tern.delivery.failed', data: {} });
+    const reserved = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'tern.delivery.failed',
+      data: {},
+    });
     assert.equal(reserved.status, 422);
-    const bad = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'payment.captured', data: { amount: 'x' } });
+    const bad = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'payment.captured',
+      data: { amount: 'x' },
+    });
     assert.equal(bad.status, 422);
     assert.ok(bad.body.details.some((d: any) => d.field.startsWith('data')));
-    const good = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'payment.captured', data: { amount: 3 } });
+    const good = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'payment.captured',
+      data: { amount: 3 },
+    });
     assert.equal(good.status, 202);
     await createEventType(t.api, 'legacy.thing');
     assert.equal((await t.api.delete('/v1/event-types/legacy.thing')).status, 204);
-    const archived = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'legacy.thing', data: {} });
+    const archived = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'legacy.thing',
+      data: {},
+    });
     assert.equal(archived.status, 422);
   });
 
@@ -189,12 +278,20 @@ describe('ingestion', () => {
     const missing = await api.post(`/v1/tenants/${tenantId}/events`, { data: {} });
     assert.equal(missing.status, 400);
     assert.ok(missing.body.details.some((d: any) => d.field === 'type'));
-    const notObject = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: [1] });
+    const notObject = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: [1],
+    });
     assert.equal(notObject.status, 400);
     assert.ok(notObject.body.details.some((d: any) => d.field === 'data'));
-    const text = await api.request('POST', `/v1/tenants/${tenantId}/events`, 'type=order.paid', { 'content-type': 'text/plain' });
+    const text = await api.request('POST', `/v1/tenants/${tenantId}/events`, 'type=order.paid', {
+      'content-type': 'text/plain',
+    });
     assert.equal(text.status, 415);
-    const big = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { blob: 'x'.repeat(300 * 1024) } });
+    const big = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { blob: 'x'.repeat(300 * 1024) },
+    });
     assert.equal(big.status, 413);
     assert.equal(big.body.statusCode, 413);
     const broken = await api.request('POST', `/v1/tenants/${tenantId}/events`, '{"type":', {});
@@ -213,9 +310,14 @@ describe('ingestion', () => {
       ],
     });
     assert.equal(ok.status, 202);
-    assert.deepEqual(ok.body.data.map((e: any) => e.type), ['order.paid', 'order.refunded', 'order.paid']);
+    assert.deepEqual(
+      ok.body.data.map((e: any) => e.type),
+      ['order.paid', 'order.refunded', 'order.paid'],
+    );
     await rcv.waitFor(3);
-    const before = (await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [tenantId])).rows[0].n;
+    const before = (
+      await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [tenantId])
+    ).rows[0].n;
     const bad = await api.post(`/v1/tenants/${tenantId}/events/batch`, {
       events: [
         { type: 'order.paid', data: {} },
@@ -224,11 +326,17 @@ describe('ingestion', () => {
     });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.details[0].field, 'events[1].type');
-    const afterCount = (await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [tenantId])).rows[0].n;
+    const afterCount = (
+      await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [tenantId])
+    ).rows[0].n;
     assert.equal(afterCount, before);
-    const replay = await api.post(`/v1/tenants/${tenantId}/events/batch`, { events: [{ type: 'order.refunded', data: {}, idempotencyKey: 'b-1' }] });
+    const replay = await api.post(`/v1/tenants/${tenantId}/events/batch`, {
+      events: [{ type: 'order.refunded', data: {}, idempotencyKey: 'b-1' }],
+    });
     assert.equal(replay.body.data[0].id, ok.body.data[1].id);
-    const tooMany = await api.post(`/v1/tenants/${tenantId}/events/batch`, { events: Array.from({ length: 501 }, () => ({ type: 'order.paid', data: {} })) });
+    const tooMany = await api.post(`/v1/tenants/${tenantId}/events/batch`, {
+      events: Array.from({ length: 501 }, () => ({ type: 'order.paid', data: {} })),
+    });
     assert.equal(tooMany.status, 400);
   });
 });
@@ -243,22 +351,33 @@ describe('failures and the schedule', () => {
     });
     const watcher = await receiver();
     const ep = await createEndpoint(api, tenantId, { url: dead.url, eventTypes: ['order.paid'] });
-    const alertsEp = await createEndpoint(api, tenantId, { url: watcher.url, eventTypes: ['tern.delivery.failed'] });
+    const alertsEp = await createEndpoint(api, tenantId, {
+      url: watcher.url,
+      eventTypes: ['tern.delivery.failed'],
+    });
     const res = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
     const got = await dead.waitFor(5, 15_000);
     const gaps = got.slice(1).map((g, i) => g.at - got[i].at);
     assert.ok(gaps[0] >= 180, `first retry after ~200ms, was ${gaps[0]}`);
-    const d = await eventually(async () => {
-      const x = await delivery(tenantId, res.body.deliveries[0].id);
-      return x.status === 'failed' && x;
-    }, 10_000, 'failed');
+    const d = await eventually(
+      async () => {
+        const x = await delivery(tenantId, res.body.deliveries[0].id);
+        return x.status === 'failed' && x;
+      },
+      10_000,
+      'failed',
+    );
     assert.equal(d.attempts.length, 5);
     assert.ok(d.attempts.every((a: any) => a.statusCode === 500 && a.responseBody === 'boom'));
     assert.equal(d.nextAttemptAt, null);
-    const alerts = await eventually(async () => {
-      const a = await api.get(`/v1/tenants/${tenantId}/alerts`);
-      return a.body.data.length > 0 && a.body.data;
-    }, 5000, 'alert');
+    const alerts = await eventually(
+      async () => {
+        const a = await api.get(`/v1/tenants/${tenantId}/alerts`);
+        return a.body.data.length > 0 && a.body.data;
+      },
+      5000,
+      'alert',
+    );
     assert.equal(alerts[0].type, 'tern.delivery.failed');
     assert.equal(alerts[0].deliveryId, res.body.deliveries[0].id);
     const [alertHook] = await watcher.waitFor(1);
@@ -281,27 +400,43 @@ describe('failures and the schedule', () => {
     const ep = await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.paid'] });
     await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
     await rcv.waitFor(1);
-    const disabled = await eventually(async () => {
-      const e = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
-      return e.enabled === false && e;
-    }, 5000, 'disabled');
+    const disabled = await eventually(
+      async () => {
+        const e = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
+        return e.enabled === false && e;
+      },
+      5000,
+      'disabled',
+    );
     assert.match(disabled.disabledReason, /410/);
-    const later = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 2 } });
+    const later = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { n: 2 },
+    });
     assert.equal(later.body.deliveries[0].status, 'paused');
-    const alerts = await eventually(async () => {
-      const a = (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data;
-      return a.some((x: any) => x.type === 'tern.endpoint.disabled') && a;
-    }, 5000, 'endpoint.disabled alert');
+    const alerts = await eventually(
+      async () => {
+        const a = (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data;
+        return a.some((x: any) => x.type === 'tern.endpoint.disabled') && a;
+      },
+      5000,
+      'endpoint.disabled alert',
+    );
     assert.ok(alerts.find((x: any) => x.type === 'tern.endpoint.disabled').endpointId === ep.id);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(rcv.requests.length, 1);
     rcv.respond((_r, res) => void res.end('ok'));
-    const patched = await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, { enabled: true });
+    const patched = await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, {
+      enabled: true,
+    });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.enabled, true);
     assert.equal(patched.body.disabledReason, null);
     await rcv.waitFor(3, 10_000);
-    const bodies = rcv.requests.slice(1).map((r) => JSON.parse(r.body).data.n).sort();
+    const bodies = rcv.requests
+      .slice(1)
+      .map((r) => JSON.parse(r.body).data.n)
+      .sort();
     assert.deepEqual(bodies, [1, 2]);
   });
 
@@ -315,10 +450,14 @@ describe('failures and the schedule', () => {
     const ep = await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.paid'] });
     await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
     await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 2 } });
-    const e = await eventually(async () => {
-      const x = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
-      return x.enabled === false && x;
-    }, 15_000, 'disabled after 2 exhausted');
+    const e = await eventually(
+      async () => {
+        const x = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
+        return x.enabled === false && x;
+      },
+      15_000,
+      'disabled after 2 exhausted',
+    );
     assert.match(e.disabledReason, /2 consecutive/);
   });
 
@@ -335,23 +474,33 @@ describe('failures and the schedule', () => {
     const reset = await receiver();
     reset.respond((_r, res) => void res.socket?.destroy());
     const eps = {
-      redirect: await createEndpoint(api, tenantId, { url: redirect.url, eventTypes: ['order.paid'] }),
+      redirect: await createEndpoint(api, tenantId, {
+        url: redirect.url,
+        eventTypes: ['order.paid'],
+      }),
       slow: await createEndpoint(api, tenantId, { url: slow.url, eventTypes: ['order.paid'] }),
       reset: await createEndpoint(api, tenantId, { url: reset.url, eventTypes: ['order.paid'] }),
     };
     const res = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
     const byEp = Object.fromEntries(res.body.deliveries.map((d: any) => [d.endpointId, d.id]));
     const firstAttempt = async (epId: string) =>
-      eventually(async () => {
-        const d = await delivery(tenantId, byEp[epId]);
-        return d.attempts?.length > 0 && d.attempts[0];
-      }, 8000, `attempt of ${epId}`);
+      eventually(
+        async () => {
+          const d = await delivery(tenantId, byEp[epId]);
+          return d.attempts?.length > 0 && d.attempts[0];
+        },
+        8000,
+        `attempt of ${epId}`,
+      );
     const r = await firstAttempt(eps.redirect.id);
     assert.equal(r.statusCode, 302);
     const s = await firstAttempt(eps.slow.id);
     assert.equal(s.statusCode, null);
     assert.match(s.error, /timeout/);
-    assert.ok(s.durationMs >= 900 && s.durationMs < 3000, `timed out near 1000 ms, took ${s.durationMs}`);
+    assert.ok(
+      s.durationMs >= 900 && s.durationMs < 3000,
+      `timed out near 1000 ms, took ${s.durationMs}`,
+    );
     const x = await firstAttempt(eps.reset.id);
     assert.equal(x.statusCode, null);
     assert.match(x.error, /reset|closed|socket/i);
@@ -383,17 +532,27 @@ describe('SSRF at connect time', () => {
   test('an endpoint saved while its range was allowed is refused at send time once it is not', async () => {
     const { id: tenantId, api } = await tenantApi();
     const rcv = await receiver();
-    await createEndpoint(api, tenantId, { url: rcv.url.replace('127.0.0.1', 'localhost'), eventTypes: ['user.created'] });
+    await createEndpoint(api, tenantId, {
+      url: rcv.url.replace('127.0.0.1', 'localhost'),
+      eventTypes: ['user.created'],
+    });
     // A second Tern on the same database with an empty allow-list takes this event through its own
     // queue; the first one's sweeper would only look after 2 s.
     const strict = await startTern({ ALLOWED_TARGET_CIDRS: '' }, t.databaseUrl);
     try {
-      const res = await strict.api.post(`/v1/tenants/${tenantId}/events`, { type: 'user.created', data: {} });
+      const res = await strict.api.post(`/v1/tenants/${tenantId}/events`, {
+        type: 'user.created',
+        data: {},
+      });
       const id = res.body.deliveries[0].id;
-      const d = await eventually(async () => {
-        const x = await delivery(tenantId, id);
-        return x.attempts?.length > 0 && x;
-      }, 8000, 'attempt');
+      const d = await eventually(
+        async () => {
+          const x = await delivery(tenantId, id);
+          return x.attempts?.length > 0 && x;
+        },
+        8000,
+        'attempt',
+      );
       assert.equal(d.attempts[0].statusCode, null);
       assert.match(d.attempts[0].error, /SSRF guard.*(loopback|not allowed)/i);
       assert.equal(rcv.requests.length, 0);

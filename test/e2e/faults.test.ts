@@ -40,7 +40,11 @@ function start(role: 'api' | 'worker' | 'all', extra: Record<string, string> = {
 }
 
 async function waitUp(url: string) {
-  await eventually(async () => (await fetch(`${url}/health`).catch(() => null))?.ok, 20_000, `${url} up`);
+  await eventually(
+    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
+    20_000,
+    `${url} up`,
+  );
 }
 
 async function wipeQueue(prefix: string): Promise<number> {
@@ -89,7 +93,10 @@ test('kill -9 the worker mid-stream and wipe the queue: every accepted event is 
   const N = 60;
   const accepted: string[] = [];
   for (let i = 0; i < N; i++) {
-    const r = await admin.post(`/v1/tenants/${tenant.id}/events`, { type: 'order.paid', data: { i } });
+    const r = await admin.post(`/v1/tenants/${tenant.id}/events`, {
+      type: 'order.paid',
+      data: { i },
+    });
     assert.equal(r.status, 202);
     accepted.push(r.body.id);
     if (i === 20) {
@@ -101,18 +108,26 @@ test('kill -9 the worker mid-stream and wipe the queue: every accepted event is 
   }
   // Events accepted while no worker runs wait in Postgres; a new worker (and its sweeper) finds them.
   worker = start('worker');
-  const seen = await eventually(async () => {
-    const ids = new Set(rcv.requests.map((r) => r.headers['webhook-id']));
-    return accepted.every((id) => ids.has(id)) && ids;
-  }, 45_000, 'every accepted event delivered');
+  const seen = await eventually(
+    async () => {
+      const ids = new Set(rcv.requests.map((r) => r.headers['webhook-id']));
+      return accepted.every((id) => ids.has(id)) && ids;
+    },
+    45_000,
+    'every accepted event delivered',
+  );
   assert.equal(seen.size, N);
   const duplicates = rcv.requests.length - N;
   assert.ok(duplicates >= 0);
   // Every delivery row ends succeeded.
-  const rows = await eventually(async () => {
-    const r = await admin.get(`/v1/tenants/${tenant.id}/deliveries?limit=250&status=succeeded`);
-    return r.body.data.length === N && r.body.data;
-  }, 20_000, 'all succeeded');
+  const rows = await eventually(
+    async () => {
+      const r = await admin.get(`/v1/tenants/${tenant.id}/deliveries?limit=250&status=succeeded`);
+      return r.body.data.length === N && r.body.data;
+    },
+    20_000,
+    'all succeeded',
+  );
   assert.equal(rows.length, N);
   api.kill('SIGTERM');
   worker.kill('SIGTERM');

@@ -77,7 +77,15 @@ const delivery = {
   createdAt: T,
   updatedAt: T,
 };
-const accepted = { id: 'evt_1', type: 'order.completed', timestamp: T, deliveries: 2 };
+const accepted = {
+  id: 'evt_1',
+  type: 'order.completed',
+  timestamp: T,
+  deliveries: [
+    { id: 'dlv_1', endpointId: 'ep_1', status: 'pending' as const },
+    { id: 'dlv_2', endpointId: 'ep_2', status: 'pending' as const },
+  ],
+};
 const page = <X>(data: X[], nextCursor: string | null = null) => ({ data, nextCursor });
 
 before(async () => {
@@ -300,7 +308,11 @@ test('every route of the contract: method, path, body and answer', async () => {
       url: '/v1/tenants/acme/endpoints/ep_1/test',
       body: {},
       status: 202,
-      answer: { ...accepted, type: 'webhook.test', deliveries: 1 },
+      answer: {
+        ...accepted,
+        type: 'webhook.test',
+        deliveries: [{ id: 'dlv_3', endpointId: 'ep_1', status: 'pending' as const }],
+      },
     },
     {
       call: () => tern.endpoints.recover('acme', 'ep_1', { since }),

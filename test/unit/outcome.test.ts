@@ -15,13 +15,21 @@ const noJitter = () => 0;
 
 test('any 2xx succeeds', () => {
   for (const code of [200, 201, 204, 299]) {
-    assert.equal(decideOutcome({ statusCode: code, retryAfterMs: null }, state(), schedule).status, 'succeeded');
+    assert.equal(
+      decideOutcome({ statusCode: code, retryAfterMs: null }, state(), schedule).status,
+      'succeeded',
+    );
   }
 });
 
 test('3xx, 4xx, 5xx and no answer are retried on the schedule', () => {
   for (const code of [301, 302, 400, 404, 500, null]) {
-    const o = decideOutcome({ statusCode: code, retryAfterMs: null }, state({ attempts: 2 }), schedule, noJitter);
+    const o = decideOutcome(
+      { statusCode: code, retryAfterMs: null },
+      state({ attempts: 2 }),
+      schedule,
+      noJitter,
+    );
     assert.equal(o.status, 'pending');
     assert.equal(o.retryInMs, 5000);
     assert.equal(o.raiseAlert, false);
@@ -29,16 +37,34 @@ test('3xx, 4xx, 5xx and no answer are retried on the schedule', () => {
 });
 
 test('the last attempt fails the delivery, counts it, and raises an alert', () => {
-  const o = decideOutcome({ statusCode: 500, retryAfterMs: null }, state({ attempts: 5 }), schedule);
-  assert.deepEqual(o, { status: 'failed', retryInMs: null, disableEndpoint: null, exhausted: true, raiseAlert: true });
+  const o = decideOutcome(
+    { statusCode: 500, retryAfterMs: null },
+    state({ attempts: 5 }),
+    schedule,
+  );
+  assert.deepEqual(o, {
+    status: 'failed',
+    retryInMs: null,
+    disableEndpoint: null,
+    exhausted: true,
+    raiseAlert: true,
+  });
 });
 
 test('alert deliveries and manual retries never raise alerts', () => {
-  const a = decideOutcome({ statusCode: 500, retryAfterMs: null }, state({ attempts: 5, isAlert: true }), schedule);
+  const a = decideOutcome(
+    { statusCode: 500, retryAfterMs: null },
+    state({ attempts: 5, isAlert: true }),
+    schedule,
+  );
   assert.equal(a.status, 'failed');
   assert.equal(a.raiseAlert, false);
   assert.equal(a.exhausted, false);
-  const m = decideOutcome({ statusCode: 500, retryAfterMs: null }, state({ attempts: 6, maxAttempts: 6, manualRetry: true }), schedule);
+  const m = decideOutcome(
+    { statusCode: 500, retryAfterMs: null },
+    state({ attempts: 6, maxAttempts: 6, manualRetry: true }),
+    schedule,
+  );
   assert.equal(m.status, 'failed');
   assert.equal(m.raiseAlert, false);
 });
@@ -50,15 +76,34 @@ test('410 Gone disables the endpoint at once and pauses the delivery', () => {
 });
 
 test('Retry-After counts on 429 and 503 only, capped at the longest step', () => {
-  const r429 = decideOutcome({ statusCode: 429, retryAfterMs: 20_000 }, state(), schedule, noJitter);
+  const r429 = decideOutcome(
+    { statusCode: 429, retryAfterMs: 20_000 },
+    state(),
+    schedule,
+    noJitter,
+  );
   assert.equal(r429.retryInMs, 20_000);
-  const r503 = decideOutcome({ statusCode: 503, retryAfterMs: 10_000_000 }, state(), schedule, noJitter);
+  const r503 = decideOutcome(
+    { statusCode: 503, retryAfterMs: 10_000_000 },
+    state(),
+    schedule,
+    noJitter,
+  );
   assert.equal(r503.retryInMs, 120_000);
-  const r500 = decideOutcome({ statusCode: 500, retryAfterMs: 20_000 }, state(), schedule, noJitter);
+  const r500 = decideOutcome(
+    { statusCode: 500, retryAfterMs: 20_000 },
+    state(),
+    schedule,
+    noJitter,
+  );
   assert.equal(r500.retryInMs, 1000);
 });
 
 test('a failure while the endpoint is disabled pauses instead of retrying', () => {
-  const o = decideOutcome({ statusCode: 500, retryAfterMs: null }, state({ endpointEnabled: false }), schedule);
+  const o = decideOutcome(
+    { statusCode: 500, retryAfterMs: null },
+    state({ endpointEnabled: false }),
+    schedule,
+  );
   assert.equal(o.status, 'paused');
 });

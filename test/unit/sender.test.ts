@@ -5,14 +5,41 @@ import { buildHeaders } from '../../src/dispatch/dispatcher.service';
 import { ClaimedDelivery } from '../../src/deliveries/delivery-claims.service';
 
 test('connection errors are named plainly', () => {
-  assert.match(describeError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 1000), /^connection refused/);
-  assert.match(describeError({ code: 'ECONNRESET', message: 'socket hang up' }, 1000), /^connection reset/);
-  assert.match(describeError({ code: 'UND_ERR_SOCKET', message: 'other side closed' }, 1000), /^connection reset/);
-  assert.match(describeError({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nowhere.invalid' }, 1000), /^DNS lookup failed/);
-  assert.match(describeError({ name: 'TimeoutError', message: 'The operation was aborted due to timeout' }, 1500), /^timeout: no complete answer within 1500 ms/);
-  assert.match(describeError({ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' }, 1500), /^timeout/);
-  assert.match(describeError({ code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' }, 1000), /^TLS error/);
-  assert.match(describeError({ code: 'ETARGETREFUSED', message: 'target 10.0.0.1 is private' }, 1000), /SSRF guard/);
+  assert.match(
+    describeError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 1000),
+    /^connection refused/,
+  );
+  assert.match(
+    describeError({ code: 'ECONNRESET', message: 'socket hang up' }, 1000),
+    /^connection reset/,
+  );
+  assert.match(
+    describeError({ code: 'UND_ERR_SOCKET', message: 'other side closed' }, 1000),
+    /^connection reset/,
+  );
+  assert.match(
+    describeError({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND nowhere.invalid' }, 1000),
+    /^DNS lookup failed/,
+  );
+  assert.match(
+    describeError(
+      { name: 'TimeoutError', message: 'The operation was aborted due to timeout' },
+      1500,
+    ),
+    /^timeout: no complete answer within 1500 ms/,
+  );
+  assert.match(
+    describeError({ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' }, 1500),
+    /^timeout/,
+  );
+  assert.match(
+    describeError({ code: 'CERT_HAS_EXPIRED', message: 'certificate has expired' }, 1000),
+    /^TLS error/,
+  );
+  assert.match(
+    describeError({ code: 'ETARGETREFUSED', message: 'target 10.0.0.1 is private' }, 1000),
+    /SSRF guard/,
+  );
 });
 
 const claimed = (headers: Record<string, string>): ClaimedDelivery => ({
@@ -36,7 +63,13 @@ const claimed = (headers: Record<string, string>): ClaimedDelivery => ({
 
 test("an endpoint's own headers are added but never replace Tern's", () => {
   const h = buildHeaders(
-    claimed({ 'X-Team': 'billing', 'Webhook-Id': 'evil', 'User-Agent': 'evil', 'x-webhook-retry': '9', Host: 'evil' }),
+    claimed({
+      'X-Team': 'billing',
+      'Webhook-Id': 'evil',
+      'User-Agent': 'evil',
+      'x-webhook-retry': '9',
+      Host: 'evil',
+    }),
     'Tern-Webhooks/1.0.0',
     1700000000,
   );
