@@ -31,16 +31,21 @@ const child = spawn(
   ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...files],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'test' } },
 );
-let tail = '';
+// The spec reporter's summary lines (`ℹ pass 12`) come before its list of failures: keep the last
+// value of each wherever it falls in the output.
+const totals = {};
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop();
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line.trim());
+    if (m) totals[m[1]] = Number(m[2]);
+  }
 });
 child.on('close', (code) => {
-  const count = (name) => {
-    const m = new RegExp(`ℹ ${name} (\\d+)`).exec(tail);
-    return m ? Number(m[1]) : 0;
-  };
+  const count = (name) => totals[name] ?? 0;
   const passed = count('pass');
   let failed = count('fail') + count('cancelled');
   if (code !== 0 && failed === 0) failed = 1; // the runner itself failed

@@ -245,7 +245,7 @@ export function spawnTern(
   const dist = join(__dirname, '..', '..', 'src');
   return spawn(process.execPath, [join(dist, entry)], {
     env: { ...process.env, ...env, TERN_ROLE: role === 'worker' ? 'worker' : role },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
