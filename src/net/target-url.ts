@@ -25,6 +25,7 @@ export function normaliseTargetUrl(raw: string): TargetUrl {
     throw invalid('url', `must be at most ${MAX_URL_LENGTH} characters`);
   // WHATWG parsing silently strips tabs, newlines and surrounding spaces; refuse them instead so
   // the stored URL is what the user wrote.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\u0000-\u0020\u007f]/.test(raw))
     throw invalid('url', 'must not contain spaces or control characters');
   let parsed: URL;
