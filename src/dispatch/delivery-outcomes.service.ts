@@ -82,7 +82,7 @@ export class DeliveryOutcomes {
       };
       if (outcome.disableEndpoint) await disable(outcome.disableEndpoint);
       if (outcome.exhausted) {
-        const consecutive = await this.endpoints.countExhaustedDelivery(m, d.endpointId);
+        const consecutive = await this.endpoints.recordDeliveryExhausted(m, d.endpointId);
         if (outcome.raiseAlert) {
           out.push(
             await this.alerts.raise(m, {

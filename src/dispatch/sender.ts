@@ -1,9 +1,7 @@
 // One HTTP attempt: POST the signed body with undici through the shared guarded Agent, under a hard
 // deadline, reading at most 64 KiB of the answer and following no redirect.
 import { Agent, request } from 'undici';
-import { isIP } from 'node:net';
-import { checkAddress, parseHostAsIp } from '../net/address-guard';
-import { createGuardedLookup } from '../net/resolve';
+import { createGuardedLookup, vetLiteralHost } from '../net/resolve';
 import { parseRetryAfter } from './retry-schedule';
 
 /** The most of a response we read; the log keeps the first LOG_BODY_BYTES of it. */
@@ -48,11 +46,12 @@ export function createDeliveryAgent(o: AgentOptions): Agent {
 
 /** Literal IP hosts never reach the DNS lookup, so they are vetted here. Null when allowed. */
 export function literalHostRefusal(url: string, allowedCidrs: string[]): string | null {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  const ip = isIP(host) ? host : parseHostAsIp(host);
-  if (!ip) return null;
-  const verdict = checkAddress(ip, allowedCidrs);
-  return verdict.allowed ? null : `target ${ip} is not allowed (${verdict.reason})`;
+  try {
+    vetLiteralHost(new URL(url).hostname, allowedCidrs);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** A short, stable text for a failed connection, for the delivery log. */

@@ -1,6 +1,16 @@
+// Endpoints and their subscriptions; exports EndpointsService for fan-out and the dispatcher.
 import { Module } from '@nestjs/common';
-import { DeliveriesModule } from '../deliveries/deliveries.module';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Endpoint } from './entities/endpoint.entity';
+import { EndpointSubscription } from './entities/endpoint-subscription.entity';
 import { EndpointsService } from './endpoints.service';
+import { EndpointsController } from './endpoints.controller';
+import { DeliveriesModule } from '../deliveries/deliveries.module';
 
-@Module({ imports: [DeliveriesModule], providers: [EndpointsService], exports: [EndpointsService] })
+@Module({
+  imports: [TypeOrmModule.forFeature([Endpoint, EndpointSubscription]), DeliveriesModule],
+  controllers: [EndpointsController],
+  providers: [EndpointsService],
+  exports: [EndpointsService],
+})
 export class EndpointsModule {}
