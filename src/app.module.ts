@@ -19,6 +19,7 @@ import { AlertsModule } from './alerts/alerts.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { DispatchModule } from './dispatch/dispatch.module';
+import { ReplaysModule } from './replays/replays.module';
 
 @Module({})
 export class AppModule {
@@ -43,6 +44,7 @@ export class AppModule {
       EventsModule,
       DeliveriesModule,
       AlertsModule,
+      ReplaysModule,
       ...(config.role === 'api' ? [] : [DispatchModule]),
     ];
     return {
