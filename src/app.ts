@@ -9,6 +9,7 @@ import { TernConfig } from './config/config';
 import { validationPipe } from './common/validation';
 import { errorBody } from './common/http-error.filter';
 import { setupDocs } from './docs';
+import { mountDashboard } from './queue/dashboard';
 
 /** Body size the JSON parser accepts: the largest payload plus room for the envelope. */
 export function bodyLimit(config: TernConfig): number {
@@ -61,6 +62,7 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
       next(err);
     }
   });
+  mountDashboard(app, config.adminApiKey);
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   setupDocs(app, config);

@@ -461,6 +461,30 @@ describe('failures and the schedule', () => {
     assert.match(e.disabledReason, /2 consecutive/);
   });
 
+  test('a success between exhausted deliveries resets the run: the endpoint stays enabled', async () => {
+    const { id: tenantId, api } = await tenantApi();
+    const rcv = await receiver();
+    let fail = true;
+    rcv.respond((_r, res) => {
+      res.statusCode = fail ? 500 : 200;
+      res.end();
+    });
+    const ep = await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.paid'] });
+    const first = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
+    await eventually(async () => (await delivery(tenantId, first.body.deliveries[0].id)).status === 'failed', 10_000, 'first failed');
+    fail = false;
+    const ok = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 2 } });
+    await eventually(async () => (await delivery(tenantId, ok.body.deliveries[0].id)).status === 'succeeded', 5000, 'succeeded');
+    fail = true;
+    const second = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 3 } });
+    await eventually(async () => (await delivery(tenantId, second.body.deliveries[0].id)).status === 'failed', 10_000, 'second failed');
+    await new Promise((r) => setTimeout(r, 300));
+    const e = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
+    assert.equal(e.enabled, true);
+    const row = await pg.query('SELECT consecutive_failures FROM endpoints WHERE id = $1', [ep.id]);
+    assert.equal(row.rows[0].consecutive_failures, 1);
+  });
+
   test('redirects are not followed; timeouts and resets are recorded with their reason', async () => {
     const { id: tenantId, api } = await tenantApi();
     const target = await receiver();
