@@ -1,13 +1,29 @@
 // Alerts: stored, logged at error level, delivered as reserved-type events to the tenant's
 // endpoints subscribed by name, and POSTed to ALERT_WEBHOOK_URL when the operator set one.
+// Owns the alerts table: raising (the dispatcher's use case) and the tenant's list.
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, LessThan, Repository } from 'typeorm';
 import { newId } from '../common/ids';
 import { EventsService } from '../events/events.service';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { AcceptedEventDto } from '../events/dto/event-response.dto';
-import { AlertType } from './entities/alert.entity';
+import { Alert, AlertType } from './entities/alert.entity';
+import { AlertResponse } from './dto/alert.response';
+import { decodeCursor, Page, PageQuery, pageLimit, toPage } from '../common/pagination';
+import { invalid } from '../common/errors';
+
+const toAlertResponse = (a: Alert): AlertResponse => ({
+  id: a.id,
+  type: a.type,
+  message: a.message,
+  endpointId: a.endpointId,
+  deliveryId: a.deliveryId,
+  eventId: a.eventId,
+  data: a.data,
+  createdAt: a.createdAt.toISOString(),
+});
 
 export interface AlertInput {
   tenantId: string;
@@ -42,6 +58,7 @@ export class AlertsService {
   private readonly logger = new Logger('Alerts');
 
   constructor(
+    @InjectRepository(Alert) private readonly alerts: Repository<Alert>,
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
     private readonly queue: DeliveryQueue,
@@ -65,7 +82,9 @@ export class AlertsService {
         input.data,
       ],
     );
-    const [event] = await this.events.recordEvents(
+    const {
+      accepted: [event],
+    } = await this.events.recordEvents(
       manager,
       input.tenantId,
       [{ type: input.type, data: { alertId: id, message: input.message, ...input.data } }],
@@ -93,20 +112,22 @@ export class AlertsService {
     this.events.wakeFor(raised.map((a) => a.event));
   }
 
+  /** One alert with its tenant, for the operator's alert webhook. */
   async get(id: string): Promise<AlertPayload | null> {
-    const rows: any[] = await this.dataSource.query(`SELECT * FROM alerts WHERE id = $1`, [id]);
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      id: r.id,
-      tenantId: r.tenant_id,
-      type: r.type,
-      message: r.message,
-      endpointId: r.endpoint_id,
-      deliveryId: r.delivery_id,
-      eventId: r.event_id,
-      data: r.data,
-      createdAt: r.created_at,
-    };
+    return this.alerts.findOne({ where: { id } });
+  }
+
+  /** One tenant's alerts, newest first (keyset on id, served by alerts_tenant_idx). */
+  async list(tenantId: string, query: PageQuery): Promise<Page<AlertResponse>> {
+    const limit = pageLimit(query);
+    const cursor = decodeCursor(query.cursor, 1);
+    if (cursor && typeof cursor[0] !== 'string')
+      throw invalid('cursor', 'is not a cursor this list returned');
+    const rows = await this.alerts.find({
+      where: cursor ? { tenantId, id: LessThan(cursor[0] as string) } : { tenantId },
+      order: { id: 'DESC' },
+      take: limit + 1,
+    });
+    return toPage(rows, limit, (a) => [a.id], toAlertResponse);
   }
 }

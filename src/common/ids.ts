@@ -57,3 +57,11 @@ const TENANT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 export function isTenantId(value: string): boolean {
   return TENANT_ID.test(value);
 }
+
+/**
+ * The smallest id newId could make at `ms` (time part, then all-zero random part): every id made at
+ * or after `ms` compares >= it, every earlier one < it. Lets time windows become id ranges.
+ */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)))}${'0'.repeat(16)}`;
+}

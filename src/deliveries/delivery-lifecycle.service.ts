@@ -2,9 +2,11 @@
 // disabled, resumed when it is enabled again, cancelled when it is deleted.
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { MetricsService } from '../metrics/metrics.service';
 
 @Injectable()
 export class DeliveryLifecycleService {
+  constructor(private readonly metrics: MetricsService) {}
   /** Disabled endpoint: its waiting deliveries stop (kept as `paused`). Returns how many. */
   async pauseEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
     const [, count] = await manager.query(
@@ -30,9 +32,10 @@ export class DeliveryLifecycleService {
     const [, count] = await manager.query(
       `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_expires_at = NULL,
               claim_id = NULL, updated_at = now()
-        WHERE endpoint_id = $1 AND status IN ('pending', 'paused', 'sending')`,
+                WHERE endpoint_id = $1 AND status IN ('pending', 'paused', 'sending')`,
       [endpointId],
     );
+    if (count) this.metrics.deliveryOutcome('cancelled', count);
     return count ?? 0;
   }
 }

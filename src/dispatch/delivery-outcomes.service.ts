@@ -9,6 +9,7 @@ import { EndpointsService } from '../endpoints/endpoints.service';
 import { AlertsService, RaisedAlert } from '../alerts/alerts.service';
 import { Outcome } from './outcome';
 import { SendResult } from './sender';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface RecordedAttempt {
   claimed: ClaimedDelivery;
@@ -26,6 +27,7 @@ export class DeliveryOutcomes {
     private readonly queue: DeliveryQueue,
     private readonly endpoints: EndpointsService,
     private readonly alerts: AlertsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async afterRecorded(recorded: RecordedAttempt[]): Promise<void> {
@@ -37,6 +39,10 @@ export class DeliveryOutcomes {
       }));
     await this.queue.wakeEach(retries);
     for (const r of recorded) {
+      const s = r.outcome.status;
+      this.metrics.deliveryOutcome(
+        s === 'succeeded' ? 'succeeded' : s === 'failed' ? 'failed' : 'retry',
+      );
       if (r.outcome.status !== 'succeeded') {
         this.logger.warn(
           {
@@ -69,6 +75,7 @@ export class DeliveryOutcomes {
       const out: RaisedAlert[] = [];
       const disable = async (reason: string) => {
         if (await this.endpoints.disableEndpoint(m, d.endpointId, reason)) {
+          this.metrics.endpointDisabled();
           out.push(
             await this.alerts.raise(m, {
               tenantId: d.tenantId,

@@ -15,6 +15,7 @@ import { signatureHeader } from '../signing/standard-webhooks';
 import { decideOutcome, Outcome } from './outcome';
 import { createDeliveryAgent, sendWebhook, SendResult } from './sender';
 import { DeliveryOutcomes } from './delivery-outcomes.service';
+import { MetricsService } from '../metrics/metrics.service';
 
 /** Headers a receiver gets that an endpoint's own headers can never replace. */
 const RESERVED_HEADERS = new Set([
@@ -96,6 +97,7 @@ export class DispatcherService implements OnApplicationShutdown {
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
     private readonly claims: DeliveryClaimsService,
     private readonly outcomes: DeliveryOutcomes,
+    private readonly metrics: MetricsService,
   ) {
     this.agent = createDeliveryAgent({
       connectTimeoutMs: config.connectTimeoutMs,
@@ -247,6 +249,10 @@ export class DispatcherService implements OnApplicationShutdown {
         isAlert: d.isAlert,
       },
       this.config.retrySchedule,
+    );
+    this.metrics.attemptDuration(
+      outcome.status === 'succeeded' ? 'success' : 'failure',
+      result.durationMs / 1000,
     );
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;

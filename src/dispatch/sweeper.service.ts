@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { DeliveryClaimsService } from '../deliveries/delivery-claims.service';
 import { DeliveryQueue } from '../queue/delivery-queue';
+import { MetricsService } from '../metrics/metrics.service';
 
 const SWEEP_LOCK = 7_461_824_532;
 const BATCH = 5_000;
@@ -23,13 +24,13 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   private running: Promise<unknown> | null = null;
   /** Last sweep's counts, for tests and metrics. */
   lastSweep = { expired: 0, overdue: 0, at: 0 };
-  onReenqueued: (n: number) => void = () => undefined;
 
   constructor(
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
     private readonly dataSource: DataSource,
     private readonly claims: DeliveryClaimsService,
     private readonly queue: DeliveryQueue,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -63,7 +64,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
         const items = [...expired, ...overdue];
         if (items.length > 0) {
           await this.queue.wake(items);
-          this.onReenqueued(items.length);
+          this.metrics.sweeperReenqueued(items.length);
           this.logger.warn(
             `re-enqueued ${expired.length} deliveries with expired leases and ${overdue.length} overdue ones`,
           );

@@ -10,6 +10,8 @@ import { newId } from '../common/ids';
 import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
 import { AcceptedEventDto, EventDeliveryRefDto, EventDto } from './dto/event-response.dto';
+import { DeliveriesService } from '../deliveries/deliveries.service';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface TriggerInput {
   type: string;
@@ -49,6 +51,8 @@ export class EventsService {
     private readonly catalog: CatalogService,
     private readonly endpoints: EndpointsService,
     private readonly queue: DeliveryQueue,
+    private readonly deliveries: DeliveriesService,
+    private readonly metrics: MetricsService,
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
   ) {}
 
@@ -62,9 +66,10 @@ export class EventsService {
     batch: boolean,
   ): Promise<AcceptedEventDto[]> {
     await this.validate(inputs, batch);
-    const accepted = await this.dataSource.transaction((m) =>
+    const { accepted, fresh } = await this.dataSource.transaction((m) =>
       this.recordEvents(m, tenantId, inputs),
     );
+    this.metrics.eventAccepted(fresh);
     this.wakeFor(accepted);
     return accepted;
   }
@@ -125,14 +130,14 @@ export class EventsService {
   /**
    * Stores events and one delivery per subscribed endpoint, inside the caller's transaction, in a
    * handful of statements whatever the number of events. Events whose idempotency key was already
-   * used come back as they were, with their deliveries, and add nothing.
+   * used come back as they were, with their deliveries, and add nothing (`fresh` counts the rest).
    */
   async recordEvents(
     manager: EntityManager,
     tenantId: string,
     inputs: TriggerInput[],
     options: RecordOptions = {},
-  ): Promise<AcceptedEventDto[]> {
+  ): Promise<{ accepted: AcceptedEventDto[]; fresh: number }> {
     const now = new Date();
     const prepared: Prepared[] = inputs.map((input) => {
       const id = newId('evt');
@@ -232,7 +237,7 @@ export class EventsService {
         replayedByKey.set(e.idempotencyKey, e.accepted);
       }
     }
-    return prepared.map((p) => {
+    const accepted = prepared.map((p) => {
       if (insertedIds.has(p.id)) {
         return {
           id: p.id,
@@ -246,6 +251,7 @@ export class EventsService {
         throw new Error(`idempotency key ${p.idempotencyKey} conflicted but no event holds it`);
       return earlier;
     });
+    return { accepted, fresh: fresh.length };
   }
 
   private async findByKeys(manager: EntityManager, tenantId: string, keys: string[]) {
@@ -295,15 +301,7 @@ export class EventsService {
       timestamp: body.timestamp,
       data: body.data,
       idempotencyKey: e.idempotency_key,
-      deliveries: await this.deliveriesOf(tenantId, eventId),
+      deliveries: await this.deliveries.listForEvent(tenantId, eventId),
     };
-  }
-
-  private async deliveriesOf(tenantId: string, eventId: string): Promise<unknown[]> {
-    return this.dataSource.query(
-      `SELECT id, endpoint_id AS "endpointId", status, attempts AS "attemptCount", next_attempt_at AS "nextAttemptAt"
-         FROM deliveries WHERE tenant_id = $1 AND event_id = $2 ORDER BY id`,
-      [tenantId, eventId],
-    );
   }
 }

@@ -1,6 +1,7 @@
 // The delivery queue's producer: the only way to add a job. Jobs are wake-up calls; Postgres holds
 // the truth, so an add that fails (Redis down) is logged and left to the sweeper.
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
 import { InjectQueue } from '@nestjs/bull';
 import type { JobOptions, Queue } from 'bull';
 
@@ -26,10 +27,17 @@ const ADD_TIMEOUT_MS = 2_000;
 const baseOptions: JobOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 1 };
 
 @Injectable()
-export class DeliveryQueue {
+export class DeliveryQueue implements OnModuleInit {
   private readonly logger = new Logger(DeliveryQueue.name);
 
-  constructor(@InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue) {}
+  constructor(
+    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.setQueueDepthSource(() => this.depth());
+  }
 
   /** Asks a worker to try these deliveries, now or after `delayMs`. Never throws. */
   async wake(items: [string, string][], delayMs = 0): Promise<boolean> {

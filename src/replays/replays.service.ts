@@ -98,7 +98,7 @@ export class ReplaysService {
   /** A `webhook.test` event delivered to this endpoint alone. */
   async sendTest(tenantId: string, endpointId: string): Promise<AcceptedEventDto> {
     await this.endpoints.getForTenant(tenantId, endpointId); // 404 when not this tenant's
-    const accepted = await this.dataSource.transaction((m) =>
+    const { accepted } = await this.dataSource.transaction((m) =>
       this.events.recordEvents(
         m,
         tenantId,

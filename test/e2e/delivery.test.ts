@@ -470,14 +470,35 @@ describe('failures and the schedule', () => {
       res.end();
     });
     const ep = await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.paid'] });
-    const first = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
-    await eventually(async () => (await delivery(tenantId, first.body.deliveries[0].id)).status === 'failed', 10_000, 'first failed');
+    const first = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { n: 1 },
+    });
+    await eventually(
+      async () => (await delivery(tenantId, first.body.deliveries[0].id)).status === 'failed',
+      10_000,
+      'first failed',
+    );
     fail = false;
-    const ok = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 2 } });
-    await eventually(async () => (await delivery(tenantId, ok.body.deliveries[0].id)).status === 'succeeded', 5000, 'succeeded');
+    const ok = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { n: 2 },
+    });
+    await eventually(
+      async () => (await delivery(tenantId, ok.body.deliveries[0].id)).status === 'succeeded',
+      5000,
+      'succeeded',
+    );
     fail = true;
-    const second = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 3 } });
-    await eventually(async () => (await delivery(tenantId, second.body.deliveries[0].id)).status === 'failed', 10_000, 'second failed');
+    const second = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'order.paid',
+      data: { n: 3 },
+    });
+    await eventually(
+      async () => (await delivery(tenantId, second.body.deliveries[0].id)).status === 'failed',
+      10_000,
+      'second failed',
+    );
     await new Promise((r) => setTimeout(r, 300));
     const e = (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body;
     assert.equal(e.enabled, true);

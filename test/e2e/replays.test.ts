@@ -1,7 +1,17 @@
 // Replays: retry one delivery, recover an endpoint's failed deliveries, send a test event.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, createEndpoint, createEventType, createTenant, eventually, Receiver, RunningTern, startReceiver, startTern } from '../support/harness';
+import {
+  Api,
+  createEndpoint,
+  createEventType,
+  createTenant,
+  eventually,
+  Receiver,
+  RunningTern,
+  startReceiver,
+  startTern,
+} from '../support/harness';
 
 let t: RunningTern;
 let rcv: Receiver;
@@ -10,10 +20,14 @@ let api: Api;
 
 const get = async (id: string) => (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body;
 const statusIs = (id: string, status: string) =>
-  eventually(async () => {
-    const d = await get(id);
-    return d.status === status && d;
-  }, 10_000, `${id} ${status}`);
+  eventually(
+    async () => {
+      const d = await get(id);
+      return d.status === status && d;
+    },
+    10_000,
+    `${id} ${status}`,
+  );
 
 before(async () => {
   t = await startTern({ RETRY_SCHEDULE: '100ms,100ms' });
@@ -35,8 +49,14 @@ test('retry: a failed delivery gets exactly one more attempt with the same id an
     res.statusCode = 500;
     res.end();
   });
-  const ep = await createEndpoint(api, tenantId, { url: `${rcv.url}/retry`, eventTypes: ['order.paid'] });
-  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { n: 1 } });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/retry`,
+    eventTypes: ['order.paid'],
+  });
+  const ev = await api.post(`/v1/tenants/${tenantId}/events`, {
+    type: 'order.paid',
+    data: { n: 1 },
+  });
   const id = ev.body.deliveries[0].id;
   await statusIs(id, 'failed');
   const alertsBefore = (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data.length;
@@ -55,7 +75,11 @@ test('retry: a failed delivery gets exactly one more attempt with the same id an
   assert.equal(all[3].headers['x-webhook-retry'], '3');
   // A succeeded delivery can be sent once more too.
   assert.equal((await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`)).status, 202);
-  await eventually(async () => rcv.requests.filter((x) => x.url === '/retry').length === 5, 5000, 'fifth send');
+  await eventually(
+    async () => rcv.requests.filter((x) => x.url === '/retry').length === 5,
+    5000,
+    'fifth send',
+  );
   await statusIs(id, 'succeeded');
   assert.equal((await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data.length, alertsBefore);
   assert.ok(ep.id);
@@ -65,11 +89,23 @@ test('retry: unknown or another tenant’s delivery is 404', async () => {
   assert.equal((await api.post(`/v1/tenants/${tenantId}/deliveries/dlv_nope/retry`)).status, 404);
   const other = await createTenant(t.api);
   const otherApi = t.api.as(other.apiKey);
-  const ep = await createEndpoint(otherApi, other.id, { url: rcv.url, eventTypes: ['user.created'] });
-  const ev = await otherApi.post(`/v1/tenants/${other.id}/events`, { type: 'user.created', data: {} });
+  const ep = await createEndpoint(otherApi, other.id, {
+    url: rcv.url,
+    eventTypes: ['user.created'],
+  });
+  const ev = await otherApi.post(`/v1/tenants/${other.id}/events`, {
+    type: 'user.created',
+    data: {},
+  });
   assert.ok(ep.id);
-  assert.equal((await api.post(`/v1/tenants/${other.id}/deliveries/${ev.body.deliveries[0].id}/retry`)).status, 404);
-  assert.equal((await api.post(`/v1/tenants/${tenantId}/deliveries/${ev.body.deliveries[0].id}/retry`)).status, 404);
+  assert.equal(
+    (await api.post(`/v1/tenants/${other.id}/deliveries/${ev.body.deliveries[0].id}/retry`)).status,
+    404,
+  );
+  assert.equal(
+    (await api.post(`/v1/tenants/${tenantId}/deliveries/${ev.body.deliveries[0].id}/retry`)).status,
+    404,
+  );
 });
 
 test('recover: re-queues the failed deliveries of the window only', async () => {
@@ -77,14 +113,23 @@ test('recover: re-queues the failed deliveries of the window only', async () => 
     res.statusCode = r.url === '/recover' ? 503 : 200;
     res.end();
   });
-  const ep = await createEndpoint(api, tenantId, { url: `${rcv.url}/recover`, eventTypes: ['user.created'] });
-  const early = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'user.created', data: { n: 0 } });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/recover`,
+    eventTypes: ['user.created'],
+  });
+  const early = await api.post(`/v1/tenants/${tenantId}/events`, {
+    type: 'user.created',
+    data: { n: 0 },
+  });
   await statusIs(early.body.deliveries[0].id, 'failed');
   await new Promise((r) => setTimeout(r, 50));
   const since = new Date().toISOString();
   const ids: string[] = [];
   for (let i = 1; i <= 3; i++) {
-    const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'user.created', data: { n: i } });
+    const ev = await api.post(`/v1/tenants/${tenantId}/events`, {
+      type: 'user.created',
+      data: { n: i },
+    });
     ids.push(ev.body.deliveries[0].id);
   }
   for (const id of ids) await statusIs(id, 'failed');
@@ -101,14 +146,24 @@ test('recover: re-queues the failed deliveries of the window only', async () => 
 
 test('test: a webhook.test event goes to that endpoint alone, subscribed or not', async () => {
   rcv.respond((_r, res) => void res.end('ok'));
-  const ep = await createEndpoint(api, tenantId, { url: `${rcv.url}/tested`, eventTypes: ['order.paid'] });
-  const other = await createEndpoint(api, tenantId, { url: `${rcv.url}/untouched`, eventTypes: ['*', 'webhook.test'] });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/tested`,
+    eventTypes: ['order.paid'],
+  });
+  const other = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/untouched`,
+    eventTypes: ['*', 'webhook.test'],
+  });
   const r = await api.post(`/v1/tenants/${tenantId}/endpoints/${ep.id}/test`);
   assert.equal(r.status, 202);
   assert.equal(r.body.type, 'webhook.test');
   assert.equal(r.body.deliveries.length, 1);
   assert.equal(r.body.deliveries[0].endpointId, ep.id);
-  const got = await eventually(async () => rcv.requests.find((x) => x.url === '/tested'), 5000, 'test event');
+  const got = await eventually(
+    async () => rcv.requests.find((x) => x.url === '/tested'),
+    5000,
+    'test event',
+  );
   assert.equal(got.headers['x-webhook-event'], 'webhook.test');
   assert.equal(JSON.parse(got.body).type, 'webhook.test');
   await new Promise((res) => setTimeout(res, 200));

@@ -1,0 +1,90 @@
+// The delivery log's page query as plain SQL, built from filters with no Nest or TypeORM inside, so
+// the service and bench/log-queries.js run exactly the same statement.
+//
+// Every shape is meant to be an index scan that stops after LIMIT rows:
+// - ORDER BY id DESC with `id < cursor` (keyset) rides the trailing `id DESC` of each index;
+// - since/until become id bounds (ids are time-ordered) besides the exact created_at test;
+// - several statuses become one branch per status (UNION ALL of ordered, limited index scans)
+//   because `status = ANY(...)` cannot return rows in id order from a (.., status, id) index.
+import { idFloor } from '../common/ids';
+
+export const DELIVERY_STATUSES = [
+  'pending',
+  'sending',
+  'succeeded',
+  'failed',
+  'paused',
+  'cancelled',
+] as const;
+
+export interface DeliveryLogFilter {
+  /** Required on tenant routes; optional for the admin's cross-tenant log. */
+  tenantId?: string;
+  statuses?: string[];
+  eventType?: string;
+  endpointId?: string;
+  eventId?: string;
+  /** Inclusive lower bound on created_at. */
+  since?: Date;
+  /** Exclusive upper bound on created_at. */
+  until?: Date;
+  /** Keyset cursor: only ids below this one. */
+  beforeId?: string;
+}
+
+/**
+ * How far an id's embedded time may be from the row's created_at: the id comes from the API
+ * process clock, created_at from Postgres' now(). The id bound is widened by this much and the
+ * exact created_at test does the rest, so a small clock difference never hides a row.
+ */
+export const ID_TIME_SLACK_MS = 60_000;
+
+export const DELIVERY_LOG_COLUMNS =
+  'id, tenant_id, event_id, endpoint_id, event_type, status, attempts, next_attempt_at, ' +
+  'last_status_code, last_error, created_at, updated_at';
+
+export interface SqlQuery {
+  sql: string;
+  params: unknown[];
+}
+
+export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQuery {
+  const params: unknown[] = [];
+  const param = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const where: string[] = [];
+  if (filter.tenantId !== undefined) where.push(`tenant_id = ${param(filter.tenantId)}`);
+  if (filter.endpointId !== undefined) where.push(`endpoint_id = ${param(filter.endpointId)}`);
+  if (filter.eventId !== undefined) where.push(`event_id = ${param(filter.eventId)}`);
+  if (filter.eventType !== undefined) where.push(`event_type = ${param(filter.eventType)}`);
+  if (filter.since !== undefined) {
+    where.push(`id >= ${param(idFloor('dlv', filter.since.getTime() - ID_TIME_SLACK_MS))}`);
+    where.push(`created_at >= ${param(filter.since.toISOString())}::timestamptz`);
+  }
+  if (filter.until !== undefined) {
+    where.push(`id < ${param(idFloor('dlv', filter.until.getTime() + ID_TIME_SLACK_MS))}`);
+    where.push(`created_at < ${param(filter.until.toISOString())}::timestamptz`);
+  }
+  if (filter.beforeId !== undefined) where.push(`id < ${param(filter.beforeId)}`);
+  const lim = param(limit);
+
+  const statuses = [...new Set(filter.statuses ?? [])];
+  const select = (extra: string[]) => {
+    const conds = [...where, ...extra];
+    return (
+      `SELECT ${DELIVERY_LOG_COLUMNS} FROM deliveries` +
+      (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
+      ` ORDER BY id DESC LIMIT ${lim}`
+    );
+  };
+  if (statuses.length <= 1) {
+    return { sql: select(statuses.map((s) => `status = ${param(s)}`)), params };
+  }
+  const branches = statuses.map((s) => `(${select([`status = ${param(s)}`])})`);
+  return {
+    sql: `SELECT * FROM (${branches.join(' UNION ALL ')}) d ORDER BY id DESC LIMIT ${lim}`,
+    params,
+  };
+}

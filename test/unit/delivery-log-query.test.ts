@@ -1,0 +1,83 @@
+// The delivery log's SQL shape (one statement per filter set, a branch per status) and the id
+// bounds that turn since/until into index ranges.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deliveryLogQuery, ID_TIME_SLACK_MS } from '../../src/deliveries/delivery-log.query';
+import { idFloor, idTime, newId } from '../../src/common/ids';
+import { firstBytes } from '../../src/deliveries/deliveries.service';
+
+const norm = (sql: string) => sql.replace(/SELECT id, .*? FROM/g, 'SELECT … FROM');
+
+test('no filter: the whole table newest first', () => {
+  const q = deliveryLogQuery({}, 51);
+  assert.equal(norm(q.sql), 'SELECT … FROM deliveries ORDER BY id DESC LIMIT $1');
+  assert.deepEqual(q.params, [51]);
+});
+
+test('tenant, one status, type, endpoint, event and cursor become one WHERE', () => {
+  const q = deliveryLogQuery(
+    {
+      tenantId: 'acme',
+      statuses: ['failed'],
+      eventType: 'order.completed',
+      endpointId: 'ep_x',
+      eventId: 'evt_y',
+      beforeId: 'dlv_z',
+    },
+    11,
+  );
+  assert.equal(
+    norm(q.sql),
+    'SELECT … FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND event_id = $3 AND ' +
+      'event_type = $4 AND id < $5 AND status = $7 ORDER BY id DESC LIMIT $6',
+  );
+  assert.deepEqual(q.params, ['acme', 'ep_x', 'evt_y', 'order.completed', 'dlv_z', 11, 'failed']);
+});
+
+test('several statuses: one ordered, limited branch each, merged and limited again', () => {
+  const q = deliveryLogQuery({ tenantId: 'acme', statuses: ['failed', 'pending', 'failed'] }, 3);
+  assert.equal(
+    norm(q.sql),
+    'SELECT * FROM (' +
+      '(SELECT … FROM deliveries WHERE tenant_id = $1 AND status = $3 ORDER BY id DESC LIMIT $2) UNION ALL ' +
+      '(SELECT … FROM deliveries WHERE tenant_id = $1 AND status = $4 ORDER BY id DESC LIMIT $2)' +
+      ') d ORDER BY id DESC LIMIT $2',
+  );
+  assert.deepEqual(q.params, ['acme', 3, 'failed', 'pending']);
+});
+
+test('since/until: widened id bounds plus the exact created_at test', () => {
+  const since = new Date('2025-03-01T00:00:00Z');
+  const until = new Date('2025-03-02T00:00:00Z');
+  const q = deliveryLogQuery({ since, until }, 5);
+  assert.match(
+    q.sql,
+    /id >= \$1 AND created_at >= \$2::timestamptz AND id < \$3 AND created_at < \$4::timestamptz/,
+  );
+  assert.equal(idTime(q.params[0] as string)!.getTime(), since.getTime() - ID_TIME_SLACK_MS);
+  assert.equal(q.params[1], since.toISOString());
+  assert.equal(idTime(q.params[2] as string)!.getTime(), until.getTime() + ID_TIME_SLACK_MS);
+  assert.equal(q.params[3], until.toISOString());
+});
+
+test('idFloor sorts below every id of its millisecond and above every earlier one', () => {
+  const ms = Date.parse('2025-03-01T12:00:00.123Z');
+  const floor = idFloor('dlv', ms);
+  assert.match(floor, /^dlv_[0-9a-z]{10}0{16}$/);
+  assert.equal(idTime(floor)!.getTime(), ms);
+  for (let i = 0; i < 50; i++) {
+    const at = newId('dlv', Date.now());
+    assert.ok(at > idFloor('dlv', Date.now() - 1));
+  }
+  assert.ok(idFloor('dlv', ms - 1) < floor);
+  assert.ok(`dlv_${floor.slice(4, 14)}zzzzzzzzzzzzzzzz` < idFloor('dlv', ms + 1));
+});
+
+test('firstBytes keeps at most 4 KiB and never splits a character', () => {
+  assert.equal(firstBytes(null), null);
+  assert.equal(firstBytes('short'), 'short');
+  const exact = 'a'.repeat(4096);
+  assert.equal(firstBytes(exact), exact);
+  assert.equal(firstBytes('a'.repeat(4095) + 'é'), 'a'.repeat(4095));
+  assert.equal(firstBytes('é'.repeat(3000))!.length, 2048);
+});
