@@ -66,7 +66,7 @@ async function add(r: DeliveryRowInput): Promise<Row> {
 }
 
 before(async () => {
-    // API role only: the rows this file inserts by hand must not be dispatched.
+  // API role only: the rows this file inserts by hand must not be dispatched.
   t = await startTern({ TERN_ROLE: 'api' });
   rows = await LogRows.connect(t.databaseUrl);
   for (const id of ['acme', 'globex', 'initech']) await rows.tenant(id);

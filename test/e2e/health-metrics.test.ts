@@ -10,7 +10,7 @@ let t: RunningTern;
 let rows: LogRows;
 
 before(async () => {
-    // API role only: the rows this file inserts by hand must not be dispatched.
+  // API role only: the rows this file inserts by hand must not be dispatched.
   t = await startTern({ TERN_ROLE: 'api' });
   rows = await LogRows.connect(t.databaseUrl);
   // A few deliveries, so tern_deliveries_by_status has something to count on the first scrape.
@@ -90,7 +90,7 @@ test('GET /metrics lists every Tern metric and the process defaults, without a k
   assert.equal(sample(text, 'tern_deliveries_by_status{status="failed"}'), 1);
   assert.equal(sample(text, 'tern_deliveries_by_status{status="pending"}'), 1);
   assert.equal(sample(text, 'tern_deliveries_by_status{status="paused"}'), 0);
-    // The delivery queue registers its depth: read from Redis on every scrape.
+  // The delivery queue registers its depth: read from Redis on every scrape.
   assert.equal(typeof sample(text, 'tern_queue_jobs{state="waiting"}'), 'number');
   assert.ok(sample(text, 'tern_queue_jobs{state="delayed"}')! >= 0);
 });
