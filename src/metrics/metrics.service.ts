@@ -3,6 +3,7 @@
 // methods; gauges that need I/O are read on scrape from sources their owners register.
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DELIVERY_STATUSES } from '../deliveries/delivery-log.query';
 
 export type DeliveryOutcome = 'succeeded' | 'failed' | 'retry' | 'cancelled';
 export type AttemptResult = 'success' | 'failure';
@@ -19,7 +20,6 @@ export type DeliveryStatusCountSource = () => Promise<Record<string, number>>;
 const OUTCOMES: DeliveryOutcome[] = ['succeeded', 'failed', 'retry', 'cancelled'];
 const RESULTS: AttemptResult[] = ['success', 'failure'];
 const QUEUE_STATES: (keyof QueueDepth)[] = ['waiting', 'delayed', 'active'];
-const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'paused', 'cancelled'];
 /** 5 ms .. 30 s: a fast receiver answers in milliseconds, the default timeout is 15 s. */
 export const ATTEMPT_DURATION_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30,

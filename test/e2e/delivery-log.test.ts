@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, ApiResponse, startTern, RunningTern } from '../support/harness';
-import { DeliveryRowInput, LogRows } from '../support/log-rows';
+import { DeliveryRowInput, LogRows, idAt } from '../support/log-rows';
 import { DeliveriesService } from '../../src/deliveries/deliveries.service';
 
 interface Row extends DeliveryRowInput {
@@ -105,6 +105,23 @@ before(async () => {
         createdAt: new Date(at + offset),
       });
     }
+  }
+  // Two deliveries whose id time and created_at disagree by 20-30 s (clocks of the API process and
+  // Postgres), straddling 05:00: created_at is what since/until compare.
+  const skewEvent = await rows.event('acme', 'order.completed', new Date(BASE + 5 * HOUR - 60_000));
+  for (const [idMs, createdMs] of [
+    [BASE + 5 * HOUR - 20_000, BASE + 5 * HOUR + 10_000],
+    [BASE + 5 * HOUR + 20_000, BASE + 5 * HOUR - 10_000],
+  ]) {
+    await add({
+      id: idAt('dlv', idMs),
+      tenantId: 'acme',
+      eventId: skewEvent,
+      endpointId: eps.a1,
+      eventType: 'order.completed',
+      status: 'succeeded',
+      createdAt: new Date(createdMs),
+    });
   }
   // globex: 3 events on the half hours.
   for (let i = 0; i < 3; i++) {
@@ -245,6 +262,24 @@ describe('tenant delivery log filters', () => {
     );
     // A date alone is midnight UTC.
     assert.deepEqual(await collect(api, `/v1/tenants/acme/deliveries?until=2025-03-01`), []);
+  });
+
+  test('since/until compare createdAt even when the id time is off by a few seconds', async () => {
+    const api = new Api(t.url, keyA);
+    const edge = new Date(BASE + 5 * HOUR).toISOString();
+    const skewed = acme().filter(
+      (r) => Math.abs(r.createdAt.getTime() - (BASE + 5 * HOUR)) === 10_000,
+    );
+    assert.equal(skewed.length, 2);
+    const [after, before] = skewed.sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime());
+    const since = await collect(api, `/v1/tenants/acme/deliveries?since=${edge}`, 50);
+    assert.ok(since.includes(after.id) && !since.includes(before.id));
+    const until = await collect(api, `/v1/tenants/acme/deliveries?until=${edge}`, 50);
+    assert.ok(until.includes(before.id) && !until.includes(after.id));
+    assert.deepEqual(
+      since,
+      newestFirst(acme().filter((r) => r.createdAt.getTime() >= BASE + 5 * HOUR)),
+    );
   });
 
   test('every filter at once', async () => {

@@ -197,3 +197,35 @@ test('a second app in the same process has its own registry; its readiness is 50
   // The first app is unaffected.
   assert.equal((await t.api.as(null).get('/health/ready')).status, 200);
 });
+
+test('/docs-json documents the service routes, the delivery log and alerts', async () => {
+  const res = await t.api.as(null).get('/docs-json');
+  assert.equal(res.status, 200);
+  const paths = Object.keys(res.body.paths);
+  for (const path of [
+    '/health',
+    '/health/ready',
+    '/metrics',
+    '/v1/tenants/{tenantId}/deliveries',
+    '/v1/tenants/{tenantId}/deliveries/{deliveryId}',
+    '/v1/deliveries',
+    '/v1/deliveries/{deliveryId}',
+    '/v1/tenants/{tenantId}/alerts',
+  ]) {
+    assert.ok(paths.includes(path), `${path} in ${paths.join(', ')}`);
+  }
+  const list = res.body.paths['/v1/tenants/{tenantId}/deliveries'].get;
+  const params = list.parameters.map((p: { name: string }) => p.name).sort();
+  assert.deepEqual(params, [
+    'cursor',
+    'endpointId',
+    'eventId',
+    'eventType',
+    'limit',
+    'since',
+    'status',
+    'tenantId',
+    'until',
+  ]);
+  assert.ok(res.body.components.schemas.DeliveryDetailResponse.properties.attempts);
+});
