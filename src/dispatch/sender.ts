@@ -107,8 +107,18 @@ export async function sendWebhook(
       error: `refused by the SSRF guard: ${refusal}`,
     });
 
-  const deadline = AbortSignal.timeout(req.timeoutMs);
-  const signal = req.signal ? AbortSignal.any([deadline, req.signal]) : deadline;
+  // One controller and one timer per attempt: cheaper than AbortSignal.timeout + AbortSignal.any,
+  // which showed up in profiles at a few thousand sends a second.
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    const reason = new Error(`no complete answer within ${req.timeoutMs} ms`);
+    reason.name = 'TimeoutError';
+    controller.abort(reason);
+  }, req.timeoutMs);
+  const onShutdown = () => controller.abort(req.signal?.reason);
+  if (req.signal?.aborted) onShutdown();
+  else req.signal?.addEventListener('abort', onShutdown, { once: true });
+  const signal = controller.signal;
   let statusCode: number | null = null;
   let retryAfter: string | undefined;
   try {
@@ -148,5 +158,8 @@ export async function sendWebhook(
       retryAfterMs: parseRetryAfter(retryAfter),
       error: statusCode === null ? error : `answered ${statusCode}, then ${error}`,
     });
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onShutdown);
   }
 }
