@@ -98,10 +98,18 @@ async function upsertRow(
   return rows[0] ?? null;
 }
 
+/** How long an activeTypes answer is reused (see `recent`). */
+export const ACTIVE_TTL_MS = 1_000;
+
 @Injectable()
 export class CatalogService {
   /** Compiled validators by type name, tagged with the row's exact updated_at they were built from. */
   private readonly validators = new Map<string, { version: string; validate: ValidateFunction }>();
+  /**
+   * What activeTypes answered lately, for ACTIVE_TTL_MS: ingestion asks for every event. A write
+   * through this process clears it at once; one through another API process shows within the TTL.
+   */
+  private readonly recent = new Map<string, { type: ActiveEventType | null; until: number }>();
 
   constructor(@InjectRepository(EventType) private readonly types: Repository<EventType>) {}
 
@@ -116,7 +124,7 @@ export class CatalogService {
       'event_types.archived_at IS NOT NULL AND NOT event_types.reserved',
     );
     if (!row) throw conflict(`Event type ${input.name} already exists`);
-    this.validators.delete(input.name);
+    this.forget(input.name);
     return toView(row);
   }
 
@@ -134,7 +142,7 @@ export class CatalogService {
       }
       return out;
     });
-    for (const input of inputs) this.validators.delete(input.name);
+    for (const input of inputs) this.forget(input.name);
     return rows.map(toView);
   }
 
@@ -195,7 +203,7 @@ export class CatalogService {
     RETURNING ${COLUMNS}`,
       params,
     )) as [EventTypeRow[], number];
-    this.validators.delete(name);
+    this.forget(name);
     if (!rows.length) throw await this.whyUnchangeable(name);
     return toView(rows[0]);
   }
@@ -210,7 +218,7 @@ export class CatalogService {
     RETURNING name`,
       [name],
     )) as [unknown[], number];
-    this.validators.delete(name);
+    this.forget(name);
     if (!rows.length) throw await this.whyUnchangeable(name);
   }
 
@@ -236,7 +244,32 @@ export class CatalogService {
    */
   async activeTypes(names: string[]): Promise<Map<string, ActiveEventType>> {
     const out = new Map<string, ActiveEventType>();
-    if (!names.length) return out;
+    const now = Date.now();
+    const missing: string[] = [];
+    for (const name of new Set(names)) {
+      const hit = this.recent.get(name);
+      if (hit && hit.until > now) {
+        if (hit.type) out.set(name, hit.type);
+      } else missing.push(name);
+    }
+    if (!missing.length) return out;
+    const found = await this.loadActiveTypes(missing);
+    if (this.recent.size > 10_000) this.recent.clear();
+    for (const name of missing) {
+      const type = found.get(name) ?? null;
+      this.recent.set(name, { type, until: now + ACTIVE_TTL_MS });
+      if (type) out.set(name, type);
+    }
+    return out;
+  }
+
+  private forget(name: string): void {
+    this.validators.delete(name);
+    this.recent.delete(name);
+  }
+
+  private async loadActiveTypes(names: string[]): Promise<Map<string, ActiveEventType>> {
+    const out = new Map<string, ActiveEventType>();
     const rows = (await this.types.query(
       `SELECT name, schema, reserved, ${createdAtKeySql('updated_at')} AS version
          FROM event_types

@@ -1,9 +1,10 @@
-// Ingestion: validate against the catalog, then store events and their fan-out in one transaction,
+// Ingestion: validate against the catalog, then store events and their fan-out in one statement,
 // then wake the dispatcher. The body stored is the exact text that is signed and sent.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
-import { EndpointsService } from '../endpoints/endpoints.service';
+import { EndpointsService, subscriberKey } from '../endpoints/endpoints.service';
+import { GroupCommit } from './group-commit';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { newId } from '../common/ids';
@@ -26,13 +27,17 @@ export interface RecordOptions {
   onlyEndpointId?: string;
 }
 
+export interface TenantEventInput extends TriggerInput {
+  tenantId: string;
+}
+
 interface Prepared {
   id: string;
+  tenantId: string;
   type: string;
   timestamp: string;
   body: string;
   idempotencyKey: string | null;
-  createdAt: Date;
 }
 
 const RESERVED = new Set(['tern.delivery.failed', 'tern.endpoint.disabled', 'webhook.test']);
@@ -45,6 +50,12 @@ export function eventBody(id: string, type: string, timestamp: string, data: unk
 @Injectable()
 export class EventsService {
   private readonly logger = new Logger(EventsService.name);
+  /** Concurrent triggers are written together: one write for many requests (group commit). */
+  private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
+    (submissions) => this.writeSubmissions(submissions),
+    (s) => s.length,
+    { maxItems: 1_000, maxInFlight: 4 },
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -66,12 +77,23 @@ export class EventsService {
     batch: boolean,
   ): Promise<AcceptedEventDto[]> {
     await this.validate(inputs, batch);
-    const { accepted, fresh } = await this.dataSource.transaction((m) =>
-      this.recordEvents(m, tenantId, inputs),
-    );
-    this.metrics.eventAccepted(fresh);
+    const accepted = await this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
     this.wakeFor(accepted);
     return accepted;
+  }
+
+  /** One write for many submissions; each gets its own slice of the answer back. */
+  private async writeSubmissions(submissions: TenantEventInput[][]): Promise<AcceptedEventDto[][]> {
+    // recordMany's writes are one statement: no transaction of our own is needed.
+    const { accepted, fresh } = await this.recordMany(this.dataSource.manager, submissions.flat());
+    this.metrics.eventAccepted(fresh);
+    const out: AcceptedEventDto[][] = [];
+    let at = 0;
+    for (const s of submissions) {
+      out.push(accepted.slice(at, at + s.length));
+      at += s.length;
+    }
+    return out;
   }
 
   /** Wakes the dispatcher for the pending deliveries of accepted events; best effort. */
@@ -128,115 +150,130 @@ export class EventsService {
   }
 
   /**
-   * Stores events and one delivery per subscribed endpoint, inside the caller's transaction, in a
-   * handful of statements whatever the number of events. Events whose idempotency key was already
-   * used come back as they were, with their deliveries, and add nothing (`fresh` counts the rest).
+   * Stores one tenant's events and their fan-out inside the caller's transaction (alerts, test
+   * events). See recordMany.
    */
-  async recordEvents(
+  recordEvents(
     manager: EntityManager,
     tenantId: string,
     inputs: TriggerInput[],
     options: RecordOptions = {},
   ): Promise<{ accepted: AcceptedEventDto[]; fresh: number }> {
+    return this.recordMany(
+      manager,
+      inputs.map((i) => ({ ...i, tenantId })),
+      options,
+    );
+  }
+
+  /**
+   * Stores events (of any tenants) and one delivery per subscribed endpoint with the caller's
+   * manager (a transaction's, or not): two statements whatever the number of events. Events whose
+   * idempotency key was already used come back as they were, with their deliveries, and add
+   * nothing (`fresh` counts the rest).
+   */
+  async recordMany(
+    manager: EntityManager,
+    inputs: TenantEventInput[],
+    options: RecordOptions = {},
+  ): Promise<{ accepted: AcceptedEventDto[]; fresh: number }> {
     const now = new Date();
+    const timestamp = now.toISOString();
     const prepared: Prepared[] = inputs.map((input) => {
       const id = newId('evt');
-      const timestamp = now.toISOString();
       return {
         id,
+        tenantId: input.tenantId,
         type: input.type,
         timestamp,
         body: eventBody(id, input.type, timestamp, input.data),
         idempotencyKey: input.idempotencyKey ?? null,
-        createdAt: now,
       };
     });
 
+    // Fan-out first (one subscriber query for every (tenant, type)), then the events and their
+    // deliveries in ONE statement: atomic without a transaction of its own, and a delivery row is
+    // written only for an event row that was (an idempotent replay inserts neither).
+    const targets = new Map<string, { id: string; enabled: boolean }[]>();
+    if (options.onlyEndpointId) {
+      for (const e of prepared) {
+        targets.set(
+          subscriberKey(e.tenantId, e.type),
+          await this.endpoints.targetOf(manager, e.tenantId, options.onlyEndpointId),
+        );
+      }
+    } else {
+      for (const [k, v] of await this.endpoints.subscribersOfMany(manager, prepared))
+        targets.set(k, v);
+    }
+    const deliveriesByEvent = new Map<string, EventDeliveryRefDto[]>();
+    const rows = {
+      id: [] as string[],
+      tenant: [] as string[],
+      event: [] as string[],
+      endpoint: [] as string[],
+      type: [] as string[],
+      status: [] as string[],
+    };
+    for (const e of prepared) {
+      const refs: EventDeliveryRefDto[] = [];
+      for (const t of targets.get(subscriberKey(e.tenantId, e.type)) ?? []) {
+        const status = t.enabled || options.onlyEndpointId ? 'pending' : 'paused';
+        const ref = { id: newId('dlv'), endpointId: t.id, status };
+        refs.push(ref);
+        rows.id.push(ref.id);
+        rows.tenant.push(e.tenantId);
+        rows.event.push(e.id);
+        rows.endpoint.push(t.id);
+        rows.type.push(e.type);
+        rows.status.push(status);
+      }
+      deliveriesByEvent.set(e.id, refs);
+    }
     const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO events (id, tenant_id, type, body, idempotency_key, created_at)
-       SELECT u.id, $1, u.type, u.body, u.key, $6
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(id, type, body, key)
-       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING id`,
+      `WITH ev AS (
+         INSERT INTO events (id, tenant_id, type, body, idempotency_key, created_at)
+         SELECT u.id, u.tenant_id, u.type, u.body, u.key, $6
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+             AS u(id, tenant_id, type, body, key)
+         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id
+       ), dl AS (
+         INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
+                                 next_attempt_at, is_alert, created_at, updated_at)
+         SELECT d.id, d.tenant_id, d.event_id, d.endpoint_id, d.type, d.status, $13,
+                CASE WHEN d.status = 'pending' THEN $6::timestamptz END, $14, $6, $6
+           FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+             AS d(id, tenant_id, event_id, endpoint_id, type, status)
+          WHERE d.event_id IN (SELECT id FROM ev)
+         RETURNING 1
+       )
+       SELECT id FROM ev`,
       [
-        tenantId,
         prepared.map((p) => p.id),
+        prepared.map((p) => p.tenantId),
         prepared.map((p) => p.type),
         prepared.map((p) => p.body),
         prepared.map((p) => p.idempotencyKey),
         now,
+        rows.id,
+        rows.tenant,
+        rows.event,
+        rows.endpoint,
+        rows.type,
+        rows.status,
+        maxAttempts(this.config.retrySchedule),
+        options.isAlert ?? false,
       ],
     );
     const insertedIds = new Set(inserted.map((r) => r.id));
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
 
-    // Fan-out: one subscriber look-up per distinct type, one insert for every delivery.
-    const deliveriesByEvent = new Map<string, EventDeliveryRefDto[]>();
-    const rows = {
-      id: [] as string[],
-      event: [] as string[],
-      endpoint: [] as string[],
-      type: [] as string[],
-      status: [] as string[],
-    };
-    const targetsByType = new Map<string, { id: string; enabled: boolean }[]>();
-    for (const e of fresh) {
-      let targets = targetsByType.get(e.type);
-      if (!targets) {
-        targets = options.onlyEndpointId
-          ? await this.endpoints.targetOf(manager, tenantId, options.onlyEndpointId)
-          : await this.endpoints.subscribersOf(manager, tenantId, e.type);
-        targetsByType.set(e.type, targets);
-      }
-      const refs: EventDeliveryRefDto[] = [];
-      for (const t of targets) {
-        const ref = {
-          id: newId('dlv'),
-          endpointId: t.id,
-          status: t.enabled || options.onlyEndpointId ? 'pending' : 'paused',
-        };
-        refs.push(ref);
-        rows.id.push(ref.id);
-        rows.event.push(e.id);
-        rows.endpoint.push(t.id);
-        rows.type.push(e.type);
-        rows.status.push(ref.status);
-      }
-      deliveriesByEvent.set(e.id, refs);
-    }
-    if (rows.id.length > 0) {
-      await manager.query(
-        `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
-                                 next_attempt_at, is_alert, created_at, updated_at)
-         SELECT u.id, $1, u.event_id, u.endpoint_id, u.type, u.status, $7,
-                CASE WHEN u.status = 'pending' THEN $9::timestamptz END, $8, $9, $9
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-             AS u(id, event_id, endpoint_id, type, status)`,
-        [
-          tenantId,
-          rows.id,
-          rows.event,
-          rows.endpoint,
-          rows.type,
-          rows.status,
-          maxAttempts(this.config.retrySchedule),
-          options.isAlert ?? false,
-          now,
-        ],
-      );
-    }
-
-    const replayedByKey = new Map<string, AcceptedEventDto>();
-    if (replayed.length > 0) {
-      for (const e of await this.findByKeys(
-        manager,
-        tenantId,
-        replayed.map((p) => p.idempotencyKey!),
-      )) {
-        replayedByKey.set(e.idempotencyKey, e.accepted);
-      }
-    }
+    const earlier =
+      replayed.length > 0
+        ? await this.findByKeys(manager, replayed)
+        : new Map<string, AcceptedEventDto>();
     const accepted = prepared.map((p) => {
       if (insertedIds.has(p.id)) {
         return {
@@ -246,20 +283,31 @@ export class EventsService {
           deliveries: deliveriesByEvent.get(p.id) ?? [],
         };
       }
-      const earlier = replayedByKey.get(p.idempotencyKey!);
-      if (!earlier)
+      const e = earlier.get(subscriberKey(p.tenantId, p.idempotencyKey!));
+      if (!e)
         throw new Error(`idempotency key ${p.idempotencyKey} conflicted but no event holds it`);
-      return earlier;
+      return e;
     });
     return { accepted, fresh: fresh.length };
   }
 
-  private async findByKeys(manager: EntityManager, tenantId: string, keys: string[]) {
-    const events: { id: string; type: string; body: string; idempotency_key: string }[] =
-      await manager.query(
-        `SELECT id, type, body, idempotency_key FROM events WHERE tenant_id = $1 AND idempotency_key = ANY($2)`,
-        [tenantId, keys],
-      );
+  /** Events already holding these (tenant, idempotency key) pairs, with their deliveries. */
+  private async findByKeys(
+    manager: EntityManager,
+    replayed: Prepared[],
+  ): Promise<Map<string, AcceptedEventDto>> {
+    const events: {
+      id: string;
+      tenant_id: string;
+      type: string;
+      body: string;
+      idempotency_key: string;
+    }[] = await manager.query(
+      `SELECT e.id, e.tenant_id, e.type, e.body, e.idempotency_key
+           FROM unnest($1::text[], $2::text[]) AS k(tenant_id, key)
+           JOIN events e ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key`,
+      [replayed.map((p) => p.tenantId), replayed.map((p) => p.idempotencyKey)],
+    );
     const deliveries: { id: string; event_id: string; endpoint_id: string; status: string }[] =
       events.length
         ? await manager.query(
@@ -267,17 +315,18 @@ export class EventsService {
             [events.map((e) => e.id)],
           )
         : [];
-    return events.map((e) => ({
-      idempotencyKey: e.idempotency_key,
-      accepted: {
+    const out = new Map<string, AcceptedEventDto>();
+    for (const e of events) {
+      out.set(subscriberKey(e.tenant_id, e.idempotency_key), {
         id: e.id,
         type: e.type,
         timestamp: JSON.parse(e.body).timestamp as string,
         deliveries: deliveries
           .filter((d) => d.event_id === e.id)
           .map((d) => ({ id: d.id, endpointId: d.endpoint_id, status: d.status })),
-      },
-    }));
+      });
+    }
+    return out;
   }
 
   async get(tenantId: string, eventId: string): Promise<EventDto> {

@@ -49,15 +49,31 @@ const toView = (r: TenantRow): TenantView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
+/** How long a tenant known to exist is taken on trust (see exists). */
+export const EXISTS_TTL_MS = 2_000;
+
 @Injectable()
 export class TenantsService {
+  private readonly known = new Map<string, number>();
+
   constructor(
     @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
     private readonly apiKeys: ApiKeysService,
   ) {}
 
+  /**
+   * Whether a tenant exists. The guard asks on every admin request under /v1/tenants/{id}, so a
+   * yes is reused for EXISTS_TTL_MS; deleting through this process forgets it at once.
+   */
   async exists(id: string): Promise<boolean> {
-    return this.tenants.exists({ where: { id } });
+    const now = Date.now();
+    if ((this.known.get(id) ?? 0) > now) return true;
+    const found = await this.tenants.exists({ where: { id } });
+    if (found) {
+      if (this.known.size > 10_000) this.known.clear();
+      this.known.set(id, now + EXISTS_TTL_MS);
+    }
+    return found;
   }
 
   /** Creates a tenant and its first API key atomically; a taken id is a conflict. */
@@ -128,6 +144,7 @@ export class TenantsService {
       unknown,
       number,
     ];
+    this.known.delete(id);
     if (!affected) throw notFound('Tenant');
   }
 }

@@ -1,0 +1,92 @@
+// Group commit: submissions that arrive while a write is in flight are written together in the
+// next one, so N concurrent triggers cost one transaction instead of N. A submission is all or
+// nothing; when a shared write fails, each of its submissions is retried alone so one bad
+// submission fails only itself.
+
+export interface GroupCommitOptions {
+  /** Items (events) per write at the most. */
+  maxItems: number;
+  /** Writes in flight at once. */
+  maxInFlight: number;
+}
+
+interface Waiting<S, R> {
+  submission: S;
+  size: number;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+}
+
+export class GroupCommit<S, R> {
+  private readonly queue: Waiting<S, R>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    /** Writes submissions together; returns one result per submission, in order. */
+    private readonly write: (submissions: S[]) => Promise<R[]>,
+    private readonly sizeOf: (s: S) => number,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  submit(submission: S): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ submission, size: this.sizeOf(submission), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.queue.length === 0)
+      return;
+    // Wait one turn of the event loop so requests parsed in the same tick join this write.
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
+    const group: Waiting<S, R>[] = [];
+    let items = 0;
+    while (
+      this.queue.length > 0 &&
+      (group.length === 0 || items + this.queue[0].size <= this.options.maxItems)
+    ) {
+      const w = this.queue.shift()!;
+      items += w.size;
+      group.push(w);
+    }
+    this.inFlight++;
+    void this.run(group).finally(() => {
+      this.inFlight--;
+      this.schedule();
+    });
+    this.schedule();
+  }
+
+  private async run(group: Waiting<S, R>[]): Promise<void> {
+    try {
+      const results = await this.write(group.map((w) => w.submission));
+      group.forEach((w, i) => w.resolve(results[i]));
+    } catch (e) {
+      if (group.length === 1) {
+        group[0].reject(e);
+        return;
+      }
+      // Someone's submission broke the shared write: give each its own.
+      await Promise.all(
+        group.map(async (w) => {
+          try {
+            const [r] = await this.write([w.submission]);
+            w.resolve(r);
+          } catch (err) {
+            w.reject(err);
+          }
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GroupCommit } from '../../src/events/group-commit';
+
+test('concurrent submissions share one write and each gets its own result', async () => {
+  const writes: number[][] = [];
+  const gc = new GroupCommit<number, string>(
+    async (subs) => {
+      writes.push(subs);
+      return subs.map((s) => `r${s}`);
+    },
+    () => 1,
+    { maxItems: 100, maxInFlight: 1 },
+  );
+  const results = await Promise.all([1, 2, 3, 4].map((n) => gc.submit(n)));
+  assert.deepEqual(results, ['r1', 'r2', 'r3', 'r4']);
+  assert.deepEqual(writes, [[1, 2, 3, 4]]);
+});
+
+test('a write holds at most maxItems items; later submissions wait for the next write', async () => {
+  const writes: number[][] = [];
+  const gc = new GroupCommit<number, number>(
+    async (subs) => {
+      writes.push(subs);
+      await new Promise((r) => setTimeout(r, 5));
+      return subs;
+    },
+    (s) => s,
+    { maxItems: 5, maxInFlight: 1 },
+  );
+  await Promise.all([2, 2, 2, 4, 1].map((n) => gc.submit(n)));
+  assert.deepEqual(writes, [[2, 2], [2], [4, 1]]);
+});
+
+test('an oversized submission still goes, alone', async () => {
+  const writes: number[][] = [];
+  const gc = new GroupCommit<number, number>(
+    async (subs) => (writes.push(subs), subs),
+    (s) => s,
+    { maxItems: 5, maxInFlight: 2 },
+  );
+  assert.equal(await gc.submit(9), 9);
+  assert.deepEqual(writes, [[9]]);
+});
+
+test('when a shared write fails, each submission is retried alone and only the bad one fails', async () => {
+  const writes: number[][] = [];
+  const gc = new GroupCommit<number, number>(
+    async (subs) => {
+      writes.push(subs);
+      if (subs.includes(13)) throw new Error('bad 13');
+      return subs.map((s) => s * 10);
+    },
+    () => 1,
+    { maxItems: 100, maxInFlight: 1 },
+  );
+  const settled = await Promise.allSettled([1, 13, 3].map((n) => gc.submit(n)));
+  assert.deepEqual(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)),
+    [10, 'bad 13', 30],
+  );
+  assert.deepEqual(writes[0], [1, 13, 3]);
+  assert.equal(writes.length, 4);
+});
