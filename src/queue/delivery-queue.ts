@@ -39,9 +39,28 @@ export class DeliveryQueue implements OnModuleInit {
     this.metrics.setQueueDepthSource(() => this.depth());
   }
 
+  /** Immediate wake-ups gathered during this turn of the event loop: one add for all of them. */
+  private gathered: [string, string][] = [];
+  private gatheredDone: Promise<boolean> | null = null;
+
   /** Asks a worker to try these deliveries, now or after `delayMs`. Never throws. */
   async wake(items: [string, string][], delayMs = 0): Promise<boolean> {
     if (items.length === 0) return true;
+    if (delayMs <= 0) {
+      // Concurrent requests each wake a few deliveries: gather them so N requests cost one add.
+      this.gathered.push(...items);
+      this.gatheredDone ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        const all = this.gathered;
+        this.gathered = [];
+        this.gatheredDone = null;
+        return this.addNow(all, 0);
+      });
+      return this.gatheredDone;
+    }
+    return this.addNow(items, delayMs);
+  }
+
+  private addNow(items: [string, string][], delayMs: number): Promise<boolean> {
     const jobs = [];
     for (let i = 0; i < items.length; i += CHUNK) {
       const data: DeliverJob = { d: items.slice(i, i + CHUNK) };
