@@ -1,6 +1,7 @@
 // TypeORM options shared by the app, the migration runner and tests.
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { Client } from 'pg';
 import { Tenant } from '../tenants/entities/tenant.entity';
 import { ApiKey } from '../tenants/entities/api-key.entity';
 import { EventType } from '../catalog/entities/event-type.entity';
@@ -37,6 +38,35 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourc
   };
 }
 
+/**
+ * Creates the database named in the URL when the server is there but the database is not, so that
+ * `npm start` works on a fresh Postgres. Any other failure is left to the caller.
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const probe = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await probe.connect();
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '3D000') throw e; // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (e) {
+    if ((e as { code?: string }).code !== '42P04') throw e; // created meanwhile by another process
+  } finally {
+    await admin.end();
+  }
+  return true;
+}
+
 const MIGRATION_LOCK = 7_461_824_531; // arbitrary, fixed: pg_advisory_lock key for migrations
 
 /**
@@ -44,6 +74,7 @@ const MIGRATION_LOCK = 7_461_824_531; // arbitrary, fixed: pg_advisory_lock key 
  * them once. Returns the names applied.
  */
 export async function runMigrations(databaseUrl: string): Promise<string[]> {
+  await ensureDatabase(databaseUrl);
   const ds = new DataSource({
     ...dataSourceOptions(databaseUrl, 2),
     migrationsTransactionMode: 'all',
