@@ -5,6 +5,8 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configOrExit } from './main';
 import { runMigrations } from './database/data-source';
+import { MetricsService } from './metrics/metrics.service';
+import { startMetricsServer } from './metrics/metrics-server';
 
 async function main(): Promise<void> {
   const config = { ...configOrExit(), role: 'worker' as const };
@@ -14,7 +16,19 @@ async function main(): Promise<void> {
   });
   ctx.useLogger(ctx.get(Logger));
   ctx.enableShutdownHooks();
-  ctx.get(Logger).log('Tern worker started');
+  if (config.metricsPort) {
+    const server = await startMetricsServer(
+      ctx.get(MetricsService),
+      config.metricsPort,
+      config.host,
+    );
+    process.once('SIGTERM', () => server.close());
+  }
+  ctx
+    .get(Logger)
+    .log(
+      `Tern worker started${config.metricsPort ? `; metrics on http://${config.host}:${config.metricsPort}/metrics` : ''}`,
+    );
 }
 
 main().catch((e) => {

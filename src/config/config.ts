@@ -34,6 +34,8 @@ export interface TernConfig {
   leaseMs: number;
   apiRateLimitPerSecond: number;
   shutdownGraceMs: number;
+  /** A worker's own /metrics and /health listener; 0 = none (the API serves its own on PORT). */
+  metricsPort: number;
   version: string;
 }
 
@@ -150,6 +152,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
     leaseMs: deliveryTimeoutMs + int(env, 'LEASE_MARGIN_MS', 30_000, 100, 600_000),
     apiRateLimitPerSecond: int(env, 'API_RATE_LIMIT_PER_SECOND', 1000, 1, 1_000_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', deliveryTimeoutMs + 5_000, 0, 600_000),
+    metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
     version,
   };
 }
