@@ -1,6 +1,7 @@
 // The one typed configuration. `loadConfig` reads an environment once; nothing else reads process.env.
 import { parseRetrySchedule } from '../dispatch/retry-schedule';
 import { createHmac, randomBytes } from 'node:crypto';
+import { parseCidrs } from '../net/address-guard';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -77,7 +78,9 @@ function cidrs(env: Env, name: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const c of list) {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) {
+    try {
+      parseCidrs([c]);
+    } catch {
       throw new ConfigError(`${name} holds "${c}", which is not a CIDR range like 127.0.0.0/8`);
     }
   }
