@@ -5,7 +5,9 @@ import { runMigrations } from './database/data-source';
 
 runMigrations(configOrExit().databaseUrl).then(
   (applied) => {
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'nothing to apply\n');
+    process.stdout.write(
+      applied.length ? `applied: ${applied.join(', ')}\n` : 'nothing to apply\n',
+    );
   },
   (e: Error) => {
     process.stderr.write(`tern migrate: ${e.message}\n`);

@@ -228,17 +228,30 @@ export class DispatcherService implements OnApplicationShutdown {
 
   private async sendOne(d: ClaimedDelivery): Promise<void> {
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const result = await sendWebhook(
-      this.agent,
-      {
-        url: d.url,
-        headers: buildHeaders(d, this.userAgent, nowSeconds),
-        body: d.body,
-        timeoutMs: this.config.deliveryTimeoutMs,
-        signal: this.shutdown.signal,
-      },
-      this.config.allowedTargetCidrs,
-    );
+    let result: SendResult;
+    try {
+      result = await sendWebhook(
+        this.agent,
+        {
+          url: d.url,
+          headers: buildHeaders(d, this.userAgent, nowSeconds),
+          body: d.body,
+          timeoutMs: this.config.deliveryTimeoutMs,
+          signal: this.shutdown.signal,
+        },
+        this.config.allowedTargetCidrs,
+      );
+    } catch (e) {
+      // Never leave a claimed delivery without a result: a bug here is a failed attempt, logged.
+      result = {
+        startedAt: new Date(),
+        durationMs: 0,
+        statusCode: null,
+        responseBody: null,
+        retryAfterMs: null,
+        error: `could not send: ${(e as Error).message}`,
+      };
+    }
     const outcome = decideOutcome(
       { statusCode: result.statusCode, retryAfterMs: result.retryAfterMs },
       {
