@@ -15,23 +15,11 @@ import { signatureHeader } from '../signing/standard-webhooks';
 import { decideOutcome, Outcome } from './outcome';
 import { createDeliveryAgent, sendWebhook, SendResult } from './sender';
 import { DeliveryOutcomes } from './delivery-outcomes.service';
+import { RESERVED_HEADERS } from '../endpoints/header-rules';
 import { MetricsService } from '../metrics/metrics.service';
 
-/** Headers a receiver gets that an endpoint's own headers can never replace. */
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'user-agent',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'x-webhook-event',
-  'x-webhook-delivery-id',
-  'x-webhook-retry',
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-]);
+/** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
+const RESERVED = new Set(RESERVED_HEADERS);
 
 /** Deliveries waiting in memory before queue jobs are made to wait (backpressure). */
 const HIGH_WATER = 50_000;
@@ -55,7 +43,7 @@ export function buildHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(d.headers)) {
-    if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value;
+    if (!RESERVED.has(name.toLowerCase())) headers[name] = value;
   }
   headers['content-type'] = 'application/json';
   headers['user-agent'] = userAgent;

@@ -3,7 +3,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import {
   Api,
@@ -12,6 +11,7 @@ import {
   createEventType,
   createTenant,
   eventually,
+  freePort,
   freshDatabase,
   REDIS_URL,
   Receiver,
@@ -19,14 +19,6 @@ import {
   startReceiver,
   testEnv,
 } from '../support/harness';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 let db: { url: string; drop: () => Promise<void> };
 let env: Record<string, string>;

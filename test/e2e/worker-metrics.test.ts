@@ -2,7 +2,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import {
   Api,
   ADMIN_KEY,
@@ -10,19 +9,12 @@ import {
   createEventType,
   createTenant,
   eventually,
+  freePort,
   freshDatabase,
   spawnTern,
   startReceiver,
   testEnv,
 } from '../support/harness';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];

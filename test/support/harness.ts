@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer } from 'node:net';
 import { spawn, ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -214,6 +214,15 @@ export async function startReceiver(responder?: Responder): Promise<Receiver> {
       }),
   };
 }
+
+/** A TCP port free on 127.0.0.1 right now (for child processes that need a fixed PORT). */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createTcpServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
 export async function eventually<T>(
