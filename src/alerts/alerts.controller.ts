@@ -1,21 +1,13 @@
 // GET /v1/tenants/:tenantId/alerts: the tenant's failure alerts, newest first.
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse } from '../common/api-docs';
 import { AlertsService } from './alerts.service';
 import { AlertPageResponse, AlertResponse } from './dto/alert.response';
 import { Page, PageQuery } from '../common/pagination';
 
 @ApiTags('alerts')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing or invalid API key' })
+@ApiKeyAuth()
 @Controller('v1/tenants/:tenantId/alerts')
 export class AlertsController {
   constructor(private readonly alerts: AlertsService) {}
@@ -25,8 +17,8 @@ export class AlertsController {
     summary: 'Failure alerts (exhausted deliveries, disabled endpoints), newest first',
   })
   @ApiOkResponse({ type: AlertPageResponse })
-  @ApiBadRequestResponse({ description: 'Bad limit or cursor' })
-  @ApiNotFoundResponse({ description: 'Unknown tenant' })
+  @ErrorResponse(400, 'Bad limit or cursor')
+  @ErrorResponse(404, 'Unknown tenant')
   list(
     @Param('tenantId') tenantId: string,
     @Query() query: PageQuery,

@@ -11,7 +11,8 @@ import {
   Put,
   Query,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse, ErrorResponses } from '../common/api-docs';
 import { AdminOnly } from '../auth/auth.decorators';
 import { CatalogService } from './catalog.service';
 import {
@@ -25,8 +26,7 @@ import {
 import { EventTypeArrayPipe } from './dto/event-type-array.pipe';
 
 @ApiTags('event-types')
-@ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'Missing or invalid API key' })
+@ApiKeyAuth()
 @Controller('v1/event-types')
 export class CatalogController {
   constructor(private readonly catalog: CatalogService) {}
@@ -35,9 +35,10 @@ export class CatalogController {
   @AdminOnly()
   @ApiOperation({ summary: 'Add an event type (an archived one of that name is brought back)' })
   @ApiResponse({ status: 201, type: EventTypeResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input (bad or reserved name, invalid schema)' })
-  @ApiResponse({ status: 404, description: 'Not the admin key' })
-  @ApiResponse({ status: 409, description: 'An active type of that name exists' })
+  @ErrorResponse(400, 'Invalid input (bad or reserved name, invalid schema)')
+  @ErrorResponse(404, 'Not the admin key')
+  @ErrorResponse(409, 'An active type of that name exists')
+  @ErrorResponses(413, 415)
   create(@Body() body: CreateEventTypeDto): Promise<EventTypeResponse> {
     return this.catalog.create(body);
   }
@@ -47,8 +48,9 @@ export class CatalogController {
   @ApiOperation({ summary: 'Bulk import: create or replace each type by name, all or none' })
   @ApiBody({ type: CreateEventTypeDto, isArray: true })
   @ApiResponse({ status: 200, type: EventTypeList })
-  @ApiResponse({ status: 400, description: 'An item is invalid; details name it, e.g. `[3].name`' })
-  @ApiResponse({ status: 404, description: 'Not the admin key' })
+  @ErrorResponse(400, 'An item is invalid; details name it, e.g. `[3].name`')
+  @ErrorResponses(413, 415)
+  @ErrorResponse(404, 'Not the admin key')
   async import(@Body(EventTypeArrayPipe) body: CreateEventTypeDto[]): Promise<EventTypeList> {
     return { data: await this.catalog.upsertMany(body) };
   }
@@ -56,6 +58,7 @@ export class CatalogController {
   @Get()
   @ApiOperation({ summary: 'List event types, newest first' })
   @ApiResponse({ status: 200, type: EventTypePage })
+  @ErrorResponse(400, 'Bad limit, cursor or filter')
   list(@Query() query: EventTypeQuery): Promise<EventTypePage> {
     return this.catalog.list(query);
   }
@@ -63,7 +66,7 @@ export class CatalogController {
   @Get(':name')
   @ApiOperation({ summary: 'Get an event type (archived ones too)' })
   @ApiResponse({ status: 200, type: EventTypeResponse })
-  @ApiResponse({ status: 404, description: 'Unknown event type' })
+  @ErrorResponse(404, 'Unknown event type')
   get(@Param('name') name: string): Promise<EventTypeResponse> {
     return this.catalog.get(name);
   }
@@ -72,9 +75,10 @@ export class CatalogController {
   @AdminOnly()
   @ApiOperation({ summary: "Edit an event type's category, description or schema" })
   @ApiResponse({ status: 200, type: EventTypeResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input' })
-  @ApiResponse({ status: 404, description: 'Unknown event type, or not the admin key' })
-  @ApiResponse({ status: 409, description: 'Reserved types cannot be edited' })
+  @ErrorResponse(400, 'Invalid input')
+  @ErrorResponse(404, 'Unknown event type, or not the admin key')
+  @ErrorResponse(409, 'Reserved types cannot be edited')
+  @ErrorResponses(413, 415)
   update(
     @Param('name') name: string,
     @Body() body: UpdateEventTypeDto,
@@ -89,8 +93,8 @@ export class CatalogController {
     summary: 'Archive an event type: existing subscriptions stay, new ones are refused',
   })
   @ApiResponse({ status: 204, description: 'Archived (also when it already was)' })
-  @ApiResponse({ status: 404, description: 'Unknown event type, or not the admin key' })
-  @ApiResponse({ status: 409, description: 'Reserved types cannot be archived' })
+  @ErrorResponse(404, 'Unknown event type, or not the admin key')
+  @ErrorResponse(409, 'Reserved types cannot be archived')
   archive(@Param('name') name: string): Promise<void> {
     return this.catalog.archive(name);
   }

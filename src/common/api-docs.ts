@@ -1,6 +1,6 @@
 // Swagger helpers: the contract's error body, declared once for the statuses a route can answer.
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 
 export class ErrorResponseDto {
@@ -22,8 +22,8 @@ const WHY: Record<number, string> = {
   413: 'Body or payload too large',
   415: 'Body is not JSON',
   422: 'Event rejected by the catalog: unknown type or payload fails its JSON Schema',
-  429: 'Rate limited; see Retry-After',
-  503: 'A dependency is down; nothing was accepted',
+  429: 'Too many requests for this API key (API_RATE_LIMIT_PER_SECOND); wait Retry-After seconds',
+  503: 'Postgres or Redis is unreachable; nothing was accepted or changed. Try again',
 };
 
 export const ErrorResponses = (...statuses: number[]) =>
@@ -36,3 +36,13 @@ export const ErrorResponses = (...statuses: number[]) =>
       }),
     ),
   );
+
+/** One error status with a route-specific description, answered with the contract's error body. */
+export const ErrorResponse = (status: number, description?: string) =>
+  ApiResponse({ status, description: description ?? WHY[status], type: ErrorResponseDto });
+
+/**
+ * For controllers behind an API key: bearer security, and the answers every such route can give
+ * (the guard's 401 and 429, and 503 when Postgres or Redis is down).
+ */
+export const ApiKeyAuth = () => applyDecorators(ApiBearerAuth(), ErrorResponses(401, 429, 503));

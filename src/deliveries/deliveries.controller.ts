@@ -1,15 +1,8 @@
 // The delivery log over HTTP: a tenant's own log (admin or that tenant's key) and the operator's
 // cross-tenant log (admin key only; tenant keys get 404).
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse } from '../common/api-docs';
 import { AdminOnly } from '../auth/auth.decorators';
 import { DeliveriesService } from './deliveries.service';
 import { ListAllDeliveriesQuery, ListDeliveriesQuery } from './dto/list-deliveries.query';
@@ -21,8 +14,7 @@ import {
 import type { Page } from '../common/pagination';
 
 @ApiTags('deliveries')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing or invalid API key' })
+@ApiKeyAuth()
 @Controller('v1/tenants/:tenantId/deliveries')
 export class TenantDeliveriesController {
   constructor(private readonly deliveries: DeliveriesService) {}
@@ -30,8 +22,8 @@ export class TenantDeliveriesController {
   @Get()
   @ApiOperation({ summary: "The tenant's delivery log, newest first" })
   @ApiOkResponse({ type: DeliveryPageResponse })
-  @ApiBadRequestResponse({ description: 'A filter value is invalid (named in details)' })
-  @ApiNotFoundResponse({ description: 'Unknown tenant' })
+  @ErrorResponse(400, 'A filter value is invalid (named in details)')
+  @ErrorResponse(404, 'Unknown tenant')
   list(
     @Param('tenantId') tenantId: string,
     @Query() query: ListDeliveriesQuery,
@@ -42,7 +34,7 @@ export class TenantDeliveriesController {
   @Get(':deliveryId')
   @ApiOperation({ summary: 'One delivery with every attempt' })
   @ApiOkResponse({ type: DeliveryDetailResponse })
-  @ApiNotFoundResponse({ description: 'Unknown tenant or delivery' })
+  @ErrorResponse(404, 'Unknown tenant or delivery')
   get(
     @Param('tenantId') tenantId: string,
     @Param('deliveryId') deliveryId: string,
@@ -52,8 +44,7 @@ export class TenantDeliveriesController {
 }
 
 @ApiTags('deliveries')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'Missing or invalid API key' })
+@ApiKeyAuth()
 @AdminOnly()
 @Controller('v1/deliveries')
 export class AllDeliveriesController {
@@ -62,8 +53,8 @@ export class AllDeliveriesController {
   @Get()
   @ApiOperation({ summary: 'The delivery log across tenants, newest first (admin key)' })
   @ApiOkResponse({ type: DeliveryPageResponse })
-  @ApiBadRequestResponse({ description: 'A filter value is invalid (named in details)' })
-  @ApiNotFoundResponse({ description: 'Tenant keys cannot use this route' })
+  @ErrorResponse(400, 'A filter value is invalid (named in details)')
+  @ErrorResponse(404, 'Tenant keys cannot use this route')
   list(@Query() query: ListAllDeliveriesQuery): Promise<Page<DeliveryResponse>> {
     return this.deliveries.listAcrossTenants(query);
   }
@@ -71,7 +62,7 @@ export class AllDeliveriesController {
   @Get(':deliveryId')
   @ApiOperation({ summary: 'Any delivery with every attempt (admin key)' })
   @ApiOkResponse({ type: DeliveryDetailResponse })
-  @ApiNotFoundResponse({ description: 'Unknown delivery' })
+  @ErrorResponse(404, 'Unknown delivery')
   get(@Param('deliveryId') deliveryId: string): Promise<DeliveryDetailResponse> {
     return this.deliveries.getAcrossTenants(deliveryId);
   }

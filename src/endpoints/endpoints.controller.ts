@@ -1,12 +1,7 @@
 // HTTP routes for a tenant's endpoints: create, list, read, change, delete, rotate the secret.
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiNoContentResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse, ErrorResponses } from '../common/api-docs';
 import { EndpointsService } from './endpoints.service';
 import { CreateEndpointDto } from './dto/create-endpoint.dto';
 import { UpdateEndpointDto } from './dto/update-endpoint.dto';
@@ -20,9 +15,8 @@ import {
 } from './dto/endpoint.response';
 
 @ApiTags('endpoints')
-@ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'Missing or invalid API key' })
-@ApiResponse({ status: 404, description: 'No such tenant or endpoint (or another tenant’s)' })
+@ApiKeyAuth()
+@ErrorResponse(404, 'No such tenant or endpoint (or another tenant’s)')
 @Controller('v1/tenants/:tenantId/endpoints')
 export class EndpointsController {
   constructor(private readonly endpoints: EndpointsService) {}
@@ -31,7 +25,8 @@ export class EndpointsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an endpoint; the answer holds its signing secret' })
   @ApiResponse({ status: 201, type: CreatedEndpointResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input; details name each bad field' })
+  @ErrorResponse(400, 'Invalid input; details name each bad field')
+  @ErrorResponses(413, 415)
   create(
     @Param('tenantId') tenantId: string,
     @Body() dto: CreateEndpointDto,
@@ -42,7 +37,7 @@ export class EndpointsController {
   @Get()
   @ApiOperation({ summary: 'List endpoints, newest first' })
   @ApiResponse({ status: 200, type: EndpointPage })
-  @ApiResponse({ status: 400, description: 'Bad limit, cursor or filter' })
+  @ErrorResponse(400, 'Bad limit, cursor or filter')
   list(
     @Param('tenantId') tenantId: string,
     @Query() query: ListEndpointsQuery,
@@ -65,7 +60,8 @@ export class EndpointsController {
     summary: 'Change an endpoint; enabled:true resumes its paused deliveries, false pauses them',
   })
   @ApiResponse({ status: 200, type: EndpointResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input; details name each bad field' })
+  @ErrorResponse(400, 'Invalid input; details name each bad field')
+  @ErrorResponses(413, 415)
   update(
     @Param('tenantId') tenantId: string,
     @Param('endpointId') endpointId: string,
@@ -91,7 +87,8 @@ export class EndpointsController {
     summary: 'Replace the signing secret; the previous one keeps signing beside it for 24 h',
   })
   @ApiResponse({ status: 200, type: EndpointSecretResponse })
-  @ApiResponse({ status: 400, description: 'The supplied secret is malformed' })
+  @ErrorResponse(400, 'The supplied secret is malformed')
+  @ErrorResponses(413, 415)
   rotateSecret(
     @Param('tenantId') tenantId: string,
     @Param('endpointId') endpointId: string,

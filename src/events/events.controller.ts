@@ -1,15 +1,15 @@
 // Routes that accept events and show them.
 import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EventsService } from './events.service';
 import { TriggerBatchDto, TriggerEventDto } from './dto/trigger-event.dto';
 import { AcceptedBatchDto, AcceptedEventDto, EventDto } from './dto/event-response.dto';
 import { invalid } from '../common/errors';
-import { ErrorResponses } from '../common/api-docs';
+import { ApiKeyAuth, ErrorResponses } from '../common/api-docs';
 
 @ApiTags('events')
-@ApiBearerAuth()
-@ErrorResponses(400, 401, 404, 503)
+@ApiKeyAuth()
+@ErrorResponses(404)
 @Controller('v1/tenants/:tenantId/events')
 export class EventsController {
   constructor(private readonly events: EventsService) {}
@@ -25,11 +25,11 @@ export class EventsController {
     description: 'Same as idempotencyKey in the body',
   })
   @ApiResponse({ status: 202, type: AcceptedEventDto })
-  @ErrorResponses(413, 415, 422)
+  @ErrorResponses(400, 413, 415, 422)
   async trigger(
     @Param('tenantId') tenantId: string,
     @Body() body: TriggerEventDto,
-    @Headers('idempotency-key') headerKey?: string,
+    @Headers('Idempotency-Key') headerKey?: string,
   ): Promise<AcceptedEventDto> {
     if (
       headerKey !== undefined &&
@@ -55,7 +55,7 @@ export class EventsController {
     summary: 'Trigger up to 500 events: all accepted or none (the first bad item is named)',
   })
   @ApiResponse({ status: 202, type: AcceptedBatchDto })
-  @ErrorResponses(413, 415, 422)
+  @ErrorResponses(400, 413, 415, 422)
   async triggerBatch(
     @Param('tenantId') tenantId: string,
     @Body() body: TriggerBatchDto,

@@ -1,14 +1,14 @@
 // Routes that make deliveries happen again.
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ReplaysService } from './replays.service';
 import { RecoverDto, RecoverResultDto, RetryResultDto } from './dto/replay.dto';
 import { AcceptedEventDto } from '../events/dto/event-response.dto';
-import { ErrorResponses } from '../common/api-docs';
+import { ApiKeyAuth, ErrorResponses } from '../common/api-docs';
 
 @ApiTags('replays')
-@ApiBearerAuth()
-@ErrorResponses(401, 404, 503)
+@ApiKeyAuth()
+@ErrorResponses(404)
 @Controller('v1/tenants/:tenantId')
 export class ReplaysController {
   constructor(private readonly replays: ReplaysService) {}
@@ -32,7 +32,7 @@ export class ReplaysController {
   @HttpCode(202)
   @ApiOperation({ summary: "Re-queue the endpoint's failed deliveries created in [since, until)" })
   @ApiResponse({ status: 202, type: RecoverResultDto })
-  @ErrorResponses(400, 409)
+  @ErrorResponses(400, 409, 413, 415)
   recover(
     @Param('tenantId') tenantId: string,
     @Param('endpointId') endpointId: string,

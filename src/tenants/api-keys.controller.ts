@@ -1,15 +1,15 @@
 // HTTP surface of /v1/tenants/{tenantId}/api-keys: the operator issues, lists and revokes tenant keys.
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse } from '../common/api-docs';
 import { AdminOnly } from '../auth/auth.decorators';
 import { PageQuery } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyPage, IssuedApiKeyResponse } from './dto/api-key.dto';
 
 @ApiTags('tenants')
-@ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'Missing or invalid API key' })
-@ApiResponse({ status: 404, description: 'Unknown tenant or key, or not the admin key' })
+@ApiKeyAuth()
+@ErrorResponse(404, 'Unknown tenant or key, or not the admin key')
 @AdminOnly()
 @Controller('v1/tenants/:tenantId/api-keys')
 export class ApiKeysController {
@@ -25,6 +25,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: "List a tenant's keys, newest first (never their secrets)" })
   @ApiResponse({ status: 200, type: ApiKeyPage })
+  @ErrorResponse(400, 'Bad limit or cursor')
   list(@Param('tenantId') tenantId: string, @Query() query: PageQuery): Promise<ApiKeyPage> {
     return this.apiKeys.list(tenantId, query);
   }

@@ -1,6 +1,7 @@
 // HTTP surface of /v1/tenants: the operator creates, lists, edits and deletes tenants (admin key only).
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth, ErrorResponse, ErrorResponses } from '../common/api-docs';
 import { AdminOnly } from '../auth/auth.decorators';
 import { PageQuery } from '../common/pagination';
 import { TenantsService } from './tenants.service';
@@ -13,9 +14,8 @@ import {
 } from './dto/tenant.dto';
 
 @ApiTags('tenants')
-@ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'Missing or invalid API key' })
-@ApiResponse({ status: 404, description: 'Unknown tenant, or not the admin key' })
+@ApiKeyAuth()
+@ErrorResponse(404, 'Unknown tenant, or not the admin key')
 @AdminOnly()
 @Controller('v1/tenants')
 export class TenantsController {
@@ -24,8 +24,9 @@ export class TenantsController {
   @Post()
   @ApiOperation({ summary: 'Create a tenant and its first API key (shown only here)' })
   @ApiResponse({ status: 201, type: CreatedTenantResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input; details name each field' })
-  @ApiResponse({ status: 409, description: 'A tenant with this id exists' })
+  @ErrorResponse(400, 'Invalid input; details name each field')
+  @ErrorResponses(413, 415)
+  @ErrorResponse(409, 'A tenant with this id exists')
   create(@Body() body: CreateTenantDto): Promise<CreatedTenantResponse> {
     return this.tenants.create(body);
   }
@@ -33,6 +34,7 @@ export class TenantsController {
   @Get()
   @ApiOperation({ summary: 'List tenants, newest first' })
   @ApiResponse({ status: 200, type: TenantPage })
+  @ErrorResponse(400, 'Bad limit or cursor')
   list(@Query() query: PageQuery): Promise<TenantPage> {
     return this.tenants.list(query);
   }
@@ -47,7 +49,8 @@ export class TenantsController {
   @Patch(':tenantId')
   @ApiOperation({ summary: 'Rename a tenant or replace its metadata' })
   @ApiResponse({ status: 200, type: TenantResponse })
-  @ApiResponse({ status: 400, description: 'Invalid input; details name each field' })
+  @ErrorResponse(400, 'Invalid input; details name each field')
+  @ErrorResponses(413, 415)
   update(
     @Param('tenantId') tenantId: string,
     @Body() body: UpdateTenantDto,
