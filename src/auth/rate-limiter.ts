@@ -11,8 +11,9 @@ export class RateLimiter {
   take(key: string): number {
     const t = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.rate, at: t };
-    b.tokens = Math.min(this.rate, b.tokens + ((t - b.at) / 1000) * this.rate);
-    b.at = t;
+    // A clock that steps back (NTP) refills nothing rather than draining the bucket.
+    b.tokens = Math.min(this.rate, b.tokens + (Math.max(0, t - b.at) / 1000) * this.rate);
+    b.at = Math.max(b.at, t);
     this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
