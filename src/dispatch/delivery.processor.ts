@@ -1,6 +1,6 @@
 // Bull processors of the delivery queue (worker role only). A `deliver` job hands its deliveries
 // to the dispatcher and completes; an `alert-webhook` job POSTs one alert to ALERT_WEBHOOK_URL.
-import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { InjectQueue, Process, Processor } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
 import { Agent } from 'undici';
@@ -17,8 +17,11 @@ import { TERN_CONFIG, TernConfig } from '../config/config';
 import { signatureHeader } from '../signing/standard-webhooks';
 import { sendWebhook } from './sender';
 
+/** How long shutdown waits for Bull to stop taking jobs before the dispatcher drains anyway. */
+const PAUSE_TIMEOUT_MS = 2_000;
+
 @Processor(DELIVERY_QUEUE)
-export class DeliveryProcessor implements OnApplicationShutdown {
+export class DeliveryProcessor implements OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('DeliveryProcessor');
   /** The operator's own alert URL is trusted: no SSRF guard on this Agent. */
   private readonly alertAgent = new Agent({ connect: { timeout: 5_000 } });
@@ -81,9 +84,22 @@ export class DeliveryProcessor implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Shutdown, first step (Nest runs every onModuleDestroy before any other shutdown hook): this
+   * process stops taking jobs, before the dispatcher drains in beforeApplicationShutdown. Jobs
+   * already taken still hand over their deliveries; the queue itself closes later, with its module.
+   */
+  async onModuleDestroy(): Promise<void> {
+    // Bounded: with Redis unreachable the pause may never settle, and the drain must still run.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.pause(true, true).catch(() => undefined),
+      new Promise<void>((r) => (timer = setTimeout(r, PAUSE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    // Stop taking jobs in this process; jobs already taken finish (or their deliveries are swept).
-    await this.queue.pause(true, true).catch(() => undefined);
     await this.alertAgent.close().catch(() => undefined);
   }
 }

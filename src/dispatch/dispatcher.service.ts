@@ -2,7 +2,7 @@
 // each endpoint gets a bounded number of sends at once (one while it keeps failing), so a dead
 // endpoint cannot hold every slot. Claims and results are written in batches: one round trip
 // claims many deliveries, one records many attempts.
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'undici';
 import { TERN_CONFIG, TernConfig } from '../config/config';
@@ -25,6 +25,8 @@ const RESERVED = new Set(RESERVED_HEADERS);
 const HIGH_WATER = 50_000;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
+/** The error logged for an attempt cut short because its worker was stopping. */
+export const INTERRUPTED_ATTEMPT = 'interrupted: the worker shut down before an answer came';
 
 interface EndpointState {
   waiting: string[];
@@ -57,7 +59,7 @@ export function buildHeaders(
 }
 
 @Injectable()
-export class DispatcherService implements OnApplicationShutdown {
+export class DispatcherService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DispatcherService.name);
   private readonly agent: Agent;
   private readonly userAgent: string;
@@ -69,6 +71,8 @@ export class DispatcherService implements OnApplicationShutdown {
   private pumping = false;
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | null = null;
+  /** The running pump loop, so shutdown can wait for a claim in progress to become sends. */
+  private pumpRun: Promise<void> | null = null;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly pendingResults: {
     record: AttemptRecord;
@@ -80,6 +84,7 @@ export class DispatcherService implements OnApplicationShutdown {
   private readonly sends = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private stopping = false;
+  private draining: Promise<void> | null = null;
 
   constructor(
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
@@ -123,15 +128,17 @@ export class DispatcherService implements OnApplicationShutdown {
   }
 
   private pump(): void {
+    if (this.stopping) return; // shutting down: nothing new is claimed
     if (this.pumping) {
       this.pumpAgain = true;
       return;
     }
     this.pumping = true;
-    void this.pumpLoop()
+    this.pumpRun = this.pumpLoop()
       .catch((e) => this.logger.error({ err: e }, `dispatch pump failed: ${(e as Error).message}`))
       .finally(() => {
         this.pumping = false;
+        this.pumpRun = null;
         if (this.pumpAgain) this.pump();
       });
   }
@@ -139,6 +146,7 @@ export class DispatcherService implements OnApplicationShutdown {
   /** Picks what may be sent now from every endpoint's line, claims it in one statement, sends it. */
   private async pumpLoop(): Promise<void> {
     for (;;) {
+      if (this.stopping) return;
       this.pumpAgain = false;
       const picked: { id: string; endpointId: string }[] = [];
       let earliestToken = Infinity;
@@ -240,17 +248,23 @@ export class DispatcherService implements OnApplicationShutdown {
         error: `could not send: ${(e as Error).message}`,
       };
     }
+    // Cut short by shutdown (no answer came): logged as a failed attempt, but the receiver is not
+    // to blame, so the delivery is due again at once and this does not use up its last attempt
+    // (as with an expired lease). A live worker, or the next one to start, takes it.
+    const interrupted = this.shutdown.signal.aborted && result.statusCode === null;
+    if (interrupted) result.error = INTERRUPTED_ATTEMPT;
     const outcome = decideOutcome(
       { statusCode: result.statusCode, retryAfterMs: result.retryAfterMs },
       {
         attempts: d.attempt,
-        maxAttempts: d.maxAttempts,
+        maxAttempts: interrupted ? Math.max(d.maxAttempts, d.attempt + 1) : d.maxAttempts,
         endpointEnabled: d.endpointEnabled,
         manualRetry: d.manualRetry,
         isAlert: d.isAlert,
       },
       this.config.retrySchedule,
     );
+    if (interrupted && outcome.retryInMs !== null) outcome.retryInMs = 0;
     this.metrics.attemptDuration(
       outcome.status === 'succeeded' ? 'success' : 'failure',
       result.durationMs / 1000,
@@ -323,15 +337,45 @@ export class DispatcherService implements OnApplicationShutdown {
     await this.outcomes.afterRecorded(recorded);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Shutdown, second step. Nest calls every onModuleDestroy first (DeliveryProcessor stops taking
+   * jobs, the sweeper stops), then this, and only afterwards the onApplicationShutdown hooks that
+   * close Bull's Redis connections and TypeORM's pool: so the last results are written while both
+   * are still open, whatever order the modules are in.
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drain();
+  }
+
+  /**
+   * Stops claiming, lets the attempts in flight finish for up to SHUTDOWN_GRACE_MS, then aborts the
+   * rest and records them as failed attempts. Deliveries only waiting here were never claimed: they
+   * stay pending in Postgres for the next worker. Idempotent.
+   */
+  drain(): Promise<void> {
+    this.draining ??= this.runDrain();
+    return this.draining;
+  }
+
+  private async runDrain(): Promise<void> {
     this.stopping = true;
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
-    const inFlight = Promise.allSettled([...this.sends]);
-    const grace = new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref());
-    await Promise.race([inFlight, grace]);
-    this.shutdown.abort(new Error('worker shutting down'));
-    await Promise.allSettled([...this.sends]);
-    await this.flushResults();
+    this.pumpTimer = null;
+    this.drainWaiters.splice(0).forEach((w) => w()); // queue jobs held by backpressure end now
+    // A claim already under way turns into sends: wait for it, so every send is in `sends`.
+    while (this.pumpRun) await this.pumpRun;
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, this.config.shutdownGraceMs)));
+    await Promise.race([Promise.allSettled([...this.sends]), grace]);
+    clearTimeout(timer);
+    if (this.sends.size > 0) {
+      this.logger.warn(
+        `shutdown: aborting ${this.sends.size} attempts still in flight after ${Date.now() - started} ms`,
+      );
+      this.shutdown.abort(new Error(INTERRUPTED_ATTEMPT));
+    }
+    await this.idle(); // every result recorded
     await this.agent.close().catch(() => undefined);
   }
 

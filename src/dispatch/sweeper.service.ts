@@ -6,7 +6,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
+  OnModuleDestroy,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TERN_CONFIG, TernConfig } from '../config/config';
@@ -18,7 +18,7 @@ const SWEEP_LOCK = 7_461_824_532;
 const BATCH = 5_000;
 
 @Injectable()
-export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Sweeper');
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
@@ -40,8 +40,10 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Shutdown, first step: no new sweep; one under way finishes while Postgres is still open. */
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     await this.running;
   }
 
