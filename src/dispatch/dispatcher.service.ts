@@ -4,6 +4,7 @@
 // claims many deliveries, one records many attempts.
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Agent } from 'undici';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import {
@@ -98,6 +99,8 @@ export class DispatcherService implements BeforeApplicationShutdown {
       allowedCidrs: config.allowedTargetCidrs,
     });
     this.userAgent = `Tern-Webhooks/${config.version}`;
+    // Every send in flight listens on the shutdown signal: hundreds at once is normal, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
   }
 
   /** Takes deliveries to try ([deliveryId, endpointId]); resolves once there is room for more. */
