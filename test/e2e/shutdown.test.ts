@@ -28,8 +28,8 @@ let env: Record<string, string>;
 let t: RunningTern;
 let pg: Client;
 const children: ChildProcess[] = [];
-/** A worker left running by one test for the next. */
-let running: ChildProcess | null = null;
+/** A worker one test starts to finish its work and leaves running for the next test. */
+let running: { proc: ChildProcess; graceMs: number } | null = null;
 const receivers: Receiver[] = [];
 
 /** A receiver that answers 200 after SLOW_MS, counting the answers it still owes. */
@@ -50,6 +50,24 @@ function startWorker(graceMs: number): ChildProcess {
   const c = spawnTern('worker', { ...env, SHUTDOWN_GRACE_MS: String(graceMs) });
   children.push(c);
   return c;
+}
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+/** The worker left running with this grace, or a new one (each test also runs on its own). */
+async function worker(graceMs: number): Promise<ChildProcess> {
+  const left = running;
+  running = null;
+  if (left && alive(left.proc)) {
+    if (left.graceMs === graceMs) return left.proc;
+    await terminate(left.proc, 30_000);
+  }
+  return startWorker(graceMs);
+}
+
+/** Starts the worker that finishes this test's work and serves the next test. */
+function handOver(graceMs: number): void {
+  running = { proc: startWorker(graceMs), graceMs };
 }
 
 /** Sends SIGTERM and waits for the exit; rejects if the process outlives `limitMs`. */
@@ -131,39 +149,6 @@ after(async () => {
   await db?.drop();
 });
 
-test('SIGTERM with attempts in flight: they finish and are recorded, and the worker exits without waiting out the grace', async () => {
-  const GRACE_MS = 15_000;
-  const slow = await slowReceiver();
-  const tenant = await createTenant(t.api);
-  await createEndpoint(t.api, tenant.id, { url: slow.url, eventTypes: ['order.paid'] });
-  const worker = startWorker(GRACE_MS);
-  const events = await trigger(tenant.id, 'order.paid');
-
-  await slow.waitFor(N, 20_000);
-  const owed = slow.owed();
-  const exit = await terminate(worker, GRACE_MS + 10_000);
-  assert.ok(owed > 0, 'SIGTERM landed with attempts in flight');
-  assert.ok(
-    exit.ms < GRACE_MS,
-    `exited after ${exit.ms} ms, before the ${GRACE_MS} ms grace ran out`,
-  );
-  assert.ok(
-    exit.signal === 'SIGTERM' || exit.code === 0,
-    `clean exit (${exit.code}, ${exit.signal})`,
-  );
-
-  const { deliveries, attempts } = await rows(events);
-  assert.equal(deliveries.length, N);
-  assert.deepEqual(
-    deliveries.map((d) => d.status),
-    Array(N).fill('succeeded'),
-    'every attempt in flight finished and was recorded',
-  );
-  assert.equal(attempts.length, N);
-  assert.ok(attempts.every((a) => a.status_code === 200 && a.error === null));
-  assert.equal(await liveClaims(events), 0);
-});
-
 test('attempts that outlast the grace are aborted, recorded as failed attempts, and a new worker delivers them', async () => {
   const GRACE_MS = 1_500;
   const slow = await slowReceiver();
@@ -181,12 +166,12 @@ test('attempts that outlast the grace are aborted, recorded as failed attempts, 
     url: stuck.url,
     eventTypes: ['order.shipped'],
   });
-  const worker = startWorker(GRACE_MS);
+  const proc = await worker(GRACE_MS);
   const events = await trigger(tenant.id, 'order.shipped');
 
   await Promise.all([slow.waitFor(N, 20_000), stuck.waitFor(N, 20_000)]);
   const owed = slow.owed();
-  const exit = await terminate(worker, GRACE_MS + 10_000);
+  const exit = await terminate(proc, GRACE_MS + 10_000);
   assert.ok(owed > 0 && hung.length === N, 'SIGTERM landed with attempts in flight');
   // It waited the grace for the hung attempts (the clock starts after SIGTERM), then little more.
   assert.ok(exit.ms >= GRACE_MS, `exited after ${exit.ms} ms, not before the grace`);
@@ -217,7 +202,7 @@ test('attempts that outlast the grace are aborted, recorded as failed attempts, 
 
   // A new worker takes over: every event reaches both endpoints, nothing is lost.
   hang = false;
-  running = startWorker(1_000); // left running for the next test
+  handOver(1_000); // finishes this test, then serves the next one
   await eventually(
     async () => {
       const { deliveries: now } = await rows(events);
@@ -257,11 +242,7 @@ test('an interrupted last attempt does not exhaust the delivery: no alert, and t
   receivers.push(rcv);
   const tenant = await createTenant(t.api);
   await createEndpoint(t.api, tenant.id, { url: rcv.url, eventTypes: ['order.paid'] });
-  const worker =
-    running && running.exitCode === null && running.signalCode === null
-      ? running
-      : startWorker(GRACE_MS);
-  running = null;
+  const proc = await worker(GRACE_MS);
   const r = await t.api.post(`/v1/tenants/${tenant.id}/events`, {
     type: 'order.paid',
     data: { last: true },
@@ -271,7 +252,7 @@ test('an interrupted last attempt does not exhaust the delivery: no alert, and t
 
   await rcv.waitFor(5, 20_000); // the fifth and last scheduled attempt is in flight
   assert.equal(hung.length, 1);
-  await terminate(worker, GRACE_MS + 10_000);
+  await terminate(proc, GRACE_MS + 10_000);
 
   assert.equal(await liveClaims([event]), 0);
   const before = await rows([event]);
@@ -282,7 +263,7 @@ test('an interrupted last attempt does not exhaust the delivery: no alert, and t
   assert.deepEqual(alerts.body.data, [], 'no delivery-failed alert for an interrupted attempt');
 
   hang = false;
-  startWorker(15_000);
+  handOver(15_000); // finishes this test, then serves the next one
   await eventually(
     async () => (await rows([event])).deliveries[0].status === 'succeeded',
     20_000,
@@ -292,4 +273,37 @@ test('an interrupted last attempt does not exhaust the delivery: no alert, and t
   assert.equal(after.attempts.length, 6);
   assert.equal(after.attempts[5].status_code, 200);
   assert.equal(rcv.requests[5].headers['x-webhook-retry'], '5');
+});
+
+test('SIGTERM with attempts in flight: they finish and are recorded, and the worker exits without waiting out the grace', async () => {
+  const GRACE_MS = 15_000;
+  const slow = await slowReceiver();
+  const tenant = await createTenant(t.api);
+  await createEndpoint(t.api, tenant.id, { url: slow.url, eventTypes: ['order.paid'] });
+  const proc = await worker(GRACE_MS);
+  const events = await trigger(tenant.id, 'order.paid');
+
+  await slow.waitFor(N, 20_000);
+  const owed = slow.owed();
+  const exit = await terminate(proc, GRACE_MS + 10_000);
+  assert.ok(owed > 0, 'SIGTERM landed with attempts in flight');
+  assert.ok(
+    exit.ms < GRACE_MS,
+    `exited after ${exit.ms} ms, before the ${GRACE_MS} ms grace ran out`,
+  );
+  assert.ok(
+    exit.signal === 'SIGTERM' || exit.code === 0,
+    `clean exit (${exit.code}, ${exit.signal})`,
+  );
+
+  const { deliveries, attempts } = await rows(events);
+  assert.equal(deliveries.length, N);
+  assert.deepEqual(
+    deliveries.map((d) => d.status),
+    Array(N).fill('succeeded'),
+    'every attempt in flight finished and was recorded',
+  );
+  assert.equal(attempts.length, N);
+  assert.ok(attempts.every((a) => a.status_code === 200 && a.error === null));
+  assert.equal(await liveClaims(events), 0);
 });
