@@ -196,7 +196,7 @@ async function isolation(receiver) {
         duplicates: lat.duplicates,
       };
     };
-        await run('iso_warmup', false); // JIT and connection pools warm, discarded
+    await run('iso_warmup', false); // JIT and connection pools warm, discarded
     const alone = await run('iso_alone', false);
     const beside = await run('iso_beside', true);
     const result = {

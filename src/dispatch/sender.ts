@@ -46,13 +46,22 @@ export function createDeliveryAgent(o: AgentOptions): Agent {
 
 /** Literal IP hosts never reach the DNS lookup, so they are vetted here. Null when allowed. */
 export function literalHostRefusal(url: string, allowedCidrs: string[]): string | null {
+  const key = `${allowedCidrs.join(',')} ${url}`;
+  const hit = verdicts.get(key);
+  if (hit !== undefined) return hit;
+  let verdict: string | null = null;
   try {
     vetLiteralHost(new URL(url).hostname, allowedCidrs);
-    return null;
   } catch (e) {
-    return (e as Error).message;
+    verdict = (e as Error).message;
   }
+  if (verdicts.size >= 10_000) verdicts.clear();
+  verdicts.set(key, verdict);
+  return verdict;
 }
+
+/** Verdicts by (ranges, URL): the same few endpoint URLs are vetted thousands of times a second. */
+const verdicts = new Map<string, string | null>();
 
 /** A short, stable text for a failed connection, for the delivery log. */
 export function describeError(err: unknown, timeoutMs: number): string {
