@@ -33,7 +33,12 @@ export class AppModule {
           redact: ['req.headers.authorization'],
         },
       }),
-      TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+      TypeOrmModule.forRoot(
+        dataSourceOptions(config.databaseUrl, 20, {
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+          queryTimeoutMs: config.databaseQueryTimeoutMs,
+        }),
+      ),
       BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
       AuthModule,
       MetricsModule,
