@@ -19,6 +19,7 @@ import { AlertsModule } from './alerts/alerts.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { DispatchModule } from './dispatch/dispatch.module';
+import { queueReconnectDelayMs } from './queue/queue.module';
 import { ReplaysModule } from './replays/replays.module';
 
 @Module({})
@@ -39,7 +40,11 @@ export class AppModule {
           queryTimeoutMs: config.databaseQueryTimeoutMs,
         }),
       ),
-      BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
+      BullModule.forRoot({
+        url: config.redisUrl,
+        prefix: config.queuePrefix,
+        redis: { retryStrategy: queueReconnectDelayMs },
+      }),
       AuthModule,
       MetricsModule,
       HealthModule,
