@@ -18,7 +18,12 @@ import {
   startTern,
 } from '../support/harness';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
-import { startTriggering, triggerOnce, TriggerLoad, TriggerResult } from '../support/trigger-load';
+import {
+  startTriggering,
+  stopAllTriggering,
+  triggerOnce,
+  TriggerResult,
+} from '../support/trigger-load';
 
 const QUERY_TIMEOUT_MS = 1_500;
 const CONNECT_TIMEOUT_MS = 1_000;
@@ -30,7 +35,6 @@ let proxy: TcpProxy;
 let t: RunningTern;
 let pg: Client;
 let rcv: Receiver;
-let load: TriggerLoad | undefined;
 
 before(async () => {
   db = await freshDatabase();
@@ -53,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  await load?.stop();
+  await stopAllTriggering();
   await t?.close().catch(() => undefined);
   await pg?.end().catch(() => undefined);
   await rcv?.close();

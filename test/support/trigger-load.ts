@@ -25,6 +25,13 @@ export interface TriggerLoad {
   waitFor(status: number, n?: number, timeoutMs?: number): Promise<void>;
 }
 
+const running = new Set<TriggerLoad>();
+
+/** Stops every load still running (an `after` hook's job, when a test failed half-way). */
+export async function stopAllTriggering(): Promise<void> {
+  await Promise.all([...running].map((l) => l.stop()));
+}
+
 export function startTriggering(
   api: Api,
   tenantId: string,
@@ -35,10 +42,10 @@ export function startTriggering(
   const timeoutMs = opts.requestTimeoutMs ?? 15_000;
   const prefix = opts.keyPrefix ?? `k${Date.now().toString(36)}`;
   const results: TriggerResult[] = [];
-  let running = true;
+  let sending = true;
   let n = 0;
   const lane = async () => {
-    while (running) {
+    while (sending) {
       const key = `${prefix}-${n++}`;
       const r = await triggerOnce(api, tenantId, type, key, timeoutMs);
       results.push(r);
@@ -48,10 +55,11 @@ export function startTriggering(
     }
   };
   const done = Promise.all(Array.from({ length: lanes }, lane));
-  return {
+  const load: TriggerLoad = {
     results,
     stop: async () => {
-      running = false;
+      sending = false;
+      running.delete(load);
       await done;
       return results;
     },
@@ -65,6 +73,8 @@ export function startTriggering(
       }
     },
   };
+  running.add(load);
+  return load;
 }
 
 /** One POST /events with an idempotency key; never throws. */
