@@ -19,6 +19,7 @@ import { AlertsModule } from './alerts/alerts.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { DispatchModule } from './dispatch/dispatch.module';
+import { queueReconnectDelayMs } from './queue/queue.module';
 import { ReplaysModule } from './replays/replays.module';
 
 @Module({})
@@ -33,8 +34,17 @@ export class AppModule {
           redact: ['req.headers.authorization'],
         },
       }),
-      TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
-      BullModule.forRoot({ url: config.redisUrl, prefix: config.queuePrefix }),
+      TypeOrmModule.forRoot(
+        dataSourceOptions(config.databaseUrl, 20, {
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+          queryTimeoutMs: config.databaseQueryTimeoutMs,
+        }),
+      ),
+      BullModule.forRoot({
+        url: config.redisUrl,
+        prefix: config.queuePrefix,
+        redis: { retryStrategy: queueReconnectDelayMs },
+      }),
       AuthModule,
       MetricsModule,
       HealthModule,

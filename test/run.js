@@ -17,7 +17,13 @@ function walk(dir) {
 }
 
 const files = walk(root)
-  .filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s.replace(/\.ts$/, '').replace(/^test\//, ''))))
+  .filter(
+    (f) =>
+      filters.length === 0 ||
+      filters.some((s) =>
+        relative(root, f).includes(s.replace(/\.ts$/, '').replace(/^test\//, '')),
+      ),
+  )
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');
@@ -28,7 +34,13 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY || '2';
 const child = spawn(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-timeout=180000', ...files],
+  [
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    '--test-timeout=180000',
+    ...files,
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'test' } },
 );
 // The spec reporter's summary lines (`ℹ pass 12`) come before its list of failures: keep the last

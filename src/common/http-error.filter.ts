@@ -39,8 +39,20 @@ export function isDependencyDown(err: unknown): boolean {
   ];
   if (e.code && codes.includes(e.code)) return true;
   const msg = e.message ?? '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down)|Connection is closed|getaddrinfo/i.test(
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout|terminating connection|the database system is (starting up|shutting down)|Connection is closed|getaddrinfo/i.test(
     msg,
+  );
+}
+
+/**
+ * True when Postgres went away during COMMIT: the server may have committed before the answer was
+ * lost, so the caller cannot be told that nothing was accepted.
+ */
+export function isLostCommit(err: unknown): boolean {
+  return (
+    err instanceof QueryFailedError &&
+    /^\s*COMMIT\b/i.test(err.query) &&
+    isDependencyDown(err.driverError)
   );
 }
 
@@ -84,11 +96,10 @@ export class HttpErrorFilter implements ExceptionFilter {
       (exception instanceof QueryFailedError && isDependencyDown(exception.driverError))
     ) {
       this.logger.warn(`dependency unavailable: ${(exception as Error).message}`);
-      return {
-        status: 503,
-        body: errorBody(503, 'A dependency is unavailable; nothing was accepted. Try again.'),
-        headers: { 'retry-after': '1' },
-      };
+      const message = isLostCommit(exception)
+        ? 'The database connection was lost while committing: the request may or may not have been applied. Retry it with the same Idempotency-Key.'
+        : 'A dependency is unavailable; nothing was accepted. Try again.';
+      return { status: 503, body: errorBody(503, message), headers: { 'retry-after': '1' } };
     }
     const errorId = randomUUID();
     this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);

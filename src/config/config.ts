@@ -12,6 +12,10 @@ export interface TernConfig {
   host: string;
   databaseUrl: string;
   redisUrl: string;
+  /** A Postgres connection within this, or the request answers 503. */
+  databaseConnectTimeoutMs: number;
+  /** An answer to each Postgres statement within this, or its connection is dropped (503). */
+  databaseQueryTimeoutMs: number;
   adminApiKey: string;
   /** True when ADMIN_API_KEY was not set and a random one was made (development only). */
   adminApiKeyGenerated: boolean;
@@ -133,6 +137,8 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
       'postgresql:',
     ])!,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+    databaseConnectTimeoutMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 300_000),
+    databaseQueryTimeoutMs: int(env, 'DATABASE_QUERY_TIMEOUT_MS', 10_000, 100, 3_600_000),
     adminApiKey,
     adminApiKeyGenerated,
     retrySchedule,

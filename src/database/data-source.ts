@@ -24,7 +24,62 @@ export const ENTITIES = [
   Alert,
 ];
 
-export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourceOptions {
+/** How long the app waits on Postgres; without them a partitioned connection hangs a request forever. */
+export interface DatabaseTimeouts {
+  /** A new connection (or a free one from the full pool) within this, or the query fails. */
+  connectTimeoutMs: number;
+  /** An answer to each statement within this, or the statement fails and its connection is closed. */
+  queryTimeoutMs: number;
+}
+
+const isQueryTimeout = (err: unknown) => (err as Error | null)?.message === 'Query read timeout';
+
+/**
+ * pg's `query_timeout` fails the query but keeps its connection, which goes back to the pool still
+ * waiting for that answer: on a dead network every later query on it times out too, and on a live
+ * one the late answer arrives after we gave up. This client closes its connection instead, so the
+ * pool drops it and opens a fresh one.
+ */
+export class DeadlineClient extends Client {
+  constructor(config?: ConstructorParameters<typeof Client>[0]) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    const abandon = (err: unknown) => {
+      if (isQueryTimeout(err)) void this.end().catch(() => undefined);
+    };
+    (this as { query: unknown }).query = (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      if (typeof last === 'function') {
+        args[args.length - 1] = (err: unknown, res: unknown) => {
+          abandon(err);
+          (last as (e: unknown, r: unknown) => void)(err, res);
+        };
+        return query(...args);
+      }
+      const result = query(...args);
+      if (result instanceof Promise) result.catch(abandon);
+      return result;
+    };
+  }
+}
+
+export function dataSourceOptions(
+  databaseUrl: string,
+  poolSize = 20,
+  timeouts?: DatabaseTimeouts,
+): DataSourceOptions {
+  const limits = timeouts
+    ? {
+        Client: DeadlineClient,
+        connectionTimeoutMillis: timeouts.connectTimeoutMs,
+        query_timeout: timeouts.queryTimeoutMs,
+        // The server gives up a moment after we do, instead of finishing work nobody waits for.
+        statement_timeout: timeouts.queryTimeoutMs + 1_000,
+        // A session left in a transaction by a partitioned client frees its locks in time.
+        idle_in_transaction_session_timeout: Math.max(60_000, 3 * timeouts.queryTimeoutMs),
+        keepAlive: true,
+      }
+    : { connectionTimeoutMillis: 5_000 };
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -34,7 +89,7 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 20): DataSourc
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: poolSize, connectionTimeoutMillis: 5_000 },
+    extra: { max: poolSize, ...limits },
   };
 }
 
@@ -70,7 +125,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 const MIGRATION_LOCK = 7_461_824_531; // arbitrary, fixed: pg_advisory_lock key for migrations
 
 /**
- * Applies pending migrations under a Postgres advisory lock, so processes starting together run
+ * Applies pending migrations (with no statement timeout: DDL on a big table may take long) under a Postgres advisory lock, so processes starting together run
  * them once. Returns the names applied.
  */
 export async function runMigrations(databaseUrl: string): Promise<string[]> {

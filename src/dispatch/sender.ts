@@ -44,6 +44,25 @@ export function createDeliveryAgent(o: AgentOptions): Agent {
   });
 }
 
+/**
+ * The text the delivery log keeps of a response: its first LOG_BODY_BYTES, cut on a character
+ * boundary, with NUL (which a Postgres text column refuses, failing the whole batch of results)
+ * replaced by U+FFFD like any other byte that is not text.
+ */
+export function logText(chunks: Buffer[], max = LOG_BODY_BYTES): string {
+  let bytes = Buffer.concat(chunks).subarray(0, max);
+  if (bytes.length === max) {
+    // Drop a character cut in half at the end: step back over continuation bytes (10xxxxxx) to
+    // the lead byte, and keep it only if its whole sequence fits.
+    let lead = bytes.length - 1;
+    while (lead > 0 && lead > bytes.length - 4 && (bytes[lead] & 0xc0) === 0x80) lead--;
+    const b = bytes[lead];
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (lead + need > bytes.length) bytes = bytes.subarray(0, lead);
+  }
+  return bytes.toString('utf8').replaceAll('\u0000', '\uFFFD');
+}
+
 /** Literal IP hosts never reach the DNS lookup, so they are vetted here. Null when allowed. */
 export function literalHostRefusal(url: string, allowedCidrs: string[]): string | null {
   const key = `${allowedCidrs.join(',')} ${url}`;
@@ -130,6 +149,7 @@ export async function sendWebhook(
   const signal = controller.signal;
   let statusCode: number | null = null;
   let retryAfter: string | undefined;
+  const chunks: Buffer[] = [];
   try {
     const res = await request(req.url, {
       method: 'POST',
@@ -141,7 +161,6 @@ export async function sendWebhook(
     statusCode = res.statusCode;
     const ra = res.headers['retry-after'];
     retryAfter = Array.isArray(ra) ? ra[0] : ra;
-    const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
       chunks.push(chunk as Buffer);
@@ -151,19 +170,19 @@ export async function sendWebhook(
         break;
       }
     }
-    const text = Buffer.concat(chunks).subarray(0, LOG_BODY_BYTES).toString('utf8');
     return done({
       statusCode,
-      responseBody: text,
+      responseBody: logText(chunks),
       retryAfterMs: parseRetryAfter(retryAfter),
       error: null,
     });
   } catch (err) {
     const error = describeError(err, req.timeoutMs);
-    // A status that arrived before the body failed still counts: it is what the receiver answered.
+    // A status that arrived before the body failed still counts: it is what the receiver answered
+    // (docs/faults.md), and what arrived of the body is kept.
     return done({
       statusCode,
-      responseBody: null,
+      responseBody: statusCode === null ? null : logText(chunks),
       retryAfterMs: parseRetryAfter(retryAfter),
       error: statusCode === null ? error : `answered ${statusCode}, then ${error}`,
     });

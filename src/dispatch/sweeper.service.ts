@@ -1,6 +1,7 @@
 // The safety net behind Bull: every SWEEP_INTERVAL_MS one worker at a time (a Postgres advisory
 // lock decides which) makes expired leases due again and re-offers deliveries whose wake-up was
-// lost (Redis flushed, a job dropped). Duplicates are harmless: the claim is conditional.
+// lost (Redis flushed, a job dropped). Duplicates are harmless: the claim is conditional. While
+// Redis is down the sweeper hands that work to its own dispatcher, so delivery goes on without it.
 import {
   Inject,
   Injectable,
@@ -13,6 +14,7 @@ import { TERN_CONFIG, TernConfig } from '../config/config';
 import { DeliveryClaimsService } from '../deliveries/delivery-claims.service';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { MetricsService } from '../metrics/metrics.service';
+import { DispatcherService } from './dispatcher.service';
 
 const SWEEP_LOCK = 7_461_824_532;
 const BATCH = 5_000;
@@ -31,6 +33,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly claims: DeliveryClaimsService,
     private readonly queue: DeliveryQueue,
     private readonly metrics: MetricsService,
+    private readonly dispatcher: DispatcherService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,11 +68,12 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
         );
         const items = [...expired, ...overdue];
         if (items.length > 0) {
-          await this.queue.wake(items);
+          const queued = await this.queue.wake(items);
           this.metrics.sweeperReenqueued(items.length);
           this.logger.warn(
-            `re-enqueued ${expired.length} deliveries with expired leases and ${overdue.length} overdue ones`,
+            `re-enqueued ${expired.length} deliveries with expired leases and ${overdue.length} overdue ones${queued ? '' : ' (Redis is down: this worker sends them)'}`,
           );
+          if (!queued) await this.dispatcher.offer(items);
         }
         this.lastSweep = { expired: expired.length, overdue: overdue.length, at: Date.now() };
         return items.length;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeError } from '../../src/dispatch/sender';
+import { describeError, LOG_BODY_BYTES, logText } from '../../src/dispatch/sender';
 import { buildHeaders } from '../../src/dispatch/dispatcher.service';
 import { ClaimedDelivery } from '../../src/deliveries/delivery-claims.service';
 
@@ -85,4 +85,21 @@ test("an endpoint's own headers are added but never replace Tern's", () => {
   assert.equal(Object.keys(h).filter((k) => k.toLowerCase() === 'host').length, 0);
   // During rotation both secrets sign: two entries separated by one space.
   assert.match(h['webhook-signature'], /^v1,[A-Za-z0-9+/=]+ v1,[A-Za-z0-9+/=]+$/);
+});
+
+test('the logged body is cut on a character boundary and holds no NUL', () => {
+  const euros = Buffer.from('€'.repeat(2000)); // 3 bytes each: 4096 falls inside a character
+  const cut = logText([euros]);
+  assert.equal(cut, '€'.repeat(1365));
+  assert.ok(Buffer.byteLength(cut) <= LOG_BODY_BYTES);
+  // A 4-byte character straddling the limit, then one ending exactly on it.
+  const emoji = Buffer.concat([Buffer.alloc(4094, 'a'), Buffer.from('😀')]);
+  assert.equal(logText([emoji]), 'a'.repeat(4094));
+  const exact = Buffer.concat([Buffer.alloc(4092, 'a'), Buffer.from('😀'), Buffer.from('b')]);
+  assert.equal(logText([exact]), 'a'.repeat(4092) + '😀');
+  assert.equal(
+    logText([Buffer.from('ok\u0000bin'), Buffer.from([0, 0xff])]),
+    'ok\uFFFDbin\uFFFD\uFFFD',
+  );
+  assert.equal(logText([]), '');
 });
