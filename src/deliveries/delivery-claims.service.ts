@@ -36,7 +36,10 @@ export interface AttemptRecord {
   error: string | null;
   /** The delivery's new state. */
   status: 'succeeded' | 'pending' | 'failed' | 'paused';
-  nextAttemptAt: Date | null;
+  /** When status is pending: how long from now (Postgres' now) until the next attempt. */
+  retryInMs: number | null;
+  /** The delivery may have at least this many attempts (an interrupted attempt gives one back). */
+  maxAttemptsAtLeast: number;
   endpointId: string;
 }
 
@@ -49,16 +52,31 @@ export class DeliveryClaimsService {
   /**
    * Claims the deliveries among `ids` that are due: one conditional UPDATE. Rows already claimed,
    * finished, paused or not yet due are left alone, so a job that runs twice sends nothing twice.
+   * A due delivery whose endpoint was deleted or disabled meanwhile is not sent: it becomes
+   * `cancelled` or `paused` (a manual retry and a `webhook.test` still go to a disabled endpoint).
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
     const rows: any[] = await this.dataSource.query(
-      `WITH claimed AS (
+      `WITH due AS (
+         SELECT d.id, ep.deleted_at IS NULL AND (ep.enabled OR d.manual_retry OR d.event_type = 'webhook.test') AS sendable,
+                ep.deleted_at IS NOT NULL AS gone
+           FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
+          WHERE d.id = ANY($1::text[]) AND d.status = 'pending'
+            AND d.next_attempt_at <= now() + interval '250 milliseconds'
+       ), parked AS (
+         UPDATE deliveries d
+            SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
+                updated_at = now()
+           FROM due
+          WHERE d.id = due.id AND NOT due.sendable AND d.status = 'pending'
+       ), claimed AS (
          UPDATE deliveries d
             SET status = 'sending', claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
                 lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-          WHERE d.id = ANY($1::text[]) AND d.status = 'pending'
-            AND d.next_attempt_at <= now() + interval '50 milliseconds'
+           FROM due
+          WHERE d.id = due.id AND due.sendable AND d.status = 'pending'
+            AND d.next_attempt_at <= now() + interval '250 milliseconds'
          RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
                    d.is_alert, d.manual_retry
        )
@@ -100,15 +118,24 @@ export class DeliveryClaimsService {
       ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),
     ];
     const rows: { id: string }[] = await this.dataSource.query(
-      `WITH r AS (
-         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[],
-                              $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[])
-           AS r(id, claim_id, status, next_attempt_at, status_code, error, attempt, duration_ms,
-                response_body, started_at, attempt_id)
+      `WITH r0 AS (
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[],
+                              $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[], $13::int[])
+           AS r(id, claim_id, status, retry_ms, status_code, error, attempt, duration_ms,
+                response_body, started_at, attempt_id, max_attempts)
+       ), r AS (
+         -- A retry for an endpoint disabled while the attempt ran waits paused instead.
+         SELECT r0.*, CASE WHEN r0.status = 'pending' AND NOT ep.enabled THEN 'paused' ELSE r0.status END AS next_status
+           FROM r0 JOIN deliveries d ON d.id = r0.id JOIN endpoints ep ON ep.id = d.endpoint_id
        ), upd AS (
          UPDATE deliveries d
-            SET status = r.status, next_attempt_at = r.next_attempt_at, lease_expires_at = NULL,
-                claim_id = NULL, last_status_code = r.status_code, last_error = r.error, updated_at = now()
+            SET status = r.next_status,
+                next_attempt_at = CASE WHEN r.next_status = 'pending'
+                                       THEN now() + make_interval(secs => r.retry_ms::double precision / 1000) END,
+                max_attempts = GREATEST(d.max_attempts, r.max_attempts),
+                manual_retry = CASE WHEN r.next_status = 'paused' THEN false ELSE d.manual_retry END,
+                lease_expires_at = NULL, claim_id = NULL, last_status_code = r.status_code,
+                last_error = r.error, updated_at = now()
            FROM r
           WHERE d.id = r.id AND d.claim_id = r.claim_id
          RETURNING d.id
@@ -125,7 +152,7 @@ export class DeliveryClaimsService {
         col((r) => r.deliveryId),
         col((r) => r.claimId),
         col((r) => r.status),
-        col((r) => r.nextAttemptAt),
+        col((r) => (r.retryInMs === null ? null : Math.round(r.retryInMs))),
         col((r) => r.statusCode),
         col((r) => r.error),
         col((r) => r.attempt),
@@ -134,6 +161,7 @@ export class DeliveryClaimsService {
         col((r) => r.startedAt),
         col(() => newId('att')),
         succeededEndpoints,
+        col((r) => r.maxAttemptsAtLeast),
       ],
     );
     return new Set(rows.map((r) => r.id));
@@ -158,7 +186,10 @@ export class DeliveryClaimsService {
       await m.query(
         `UPDATE deliveries
             SET status = 'pending', next_attempt_at = now(), claim_id = NULL, lease_expires_at = NULL,
-                max_attempts = GREATEST(max_attempts, attempts + 1), last_status_code = NULL,
+                                -- The lost attempt is given back once; lost twice in a row, it counts.
+                max_attempts = CASE WHEN last_error IS DISTINCT FROM $2 THEN GREATEST(max_attempts, attempts + 1)
+                                    ELSE max_attempts END,
+                last_status_code = NULL,
                 last_error = $2, updated_at = now()
           WHERE id = ANY($1::text[])`,
         [ids, LOST_ATTEMPT],
@@ -179,14 +210,28 @@ export class DeliveryClaimsService {
     });
   }
 
-  /** Pending deliveries overdue by more than `graceMs`: their wake-up was lost (or is very late). */
-  async overdue(graceMs: number, limit: number): Promise<[string, string][]> {
-    const rows: { id: string; endpoint_id: string }[] = await this.dataSource.query(
-      `SELECT id, endpoint_id FROM deliveries
+  /**
+   * Pending deliveries overdue by more than `graceMs` (their wake-up was lost or is very late), in
+   * (next_attempt_at, id) order after `after`, so successive sweeps walk the whole backlog instead
+   * of offering the same oldest rows again and again.
+   */
+  async overdue(
+    graceMs: number,
+    limit: number,
+    after: { at: Date; id: string } | null,
+  ): Promise<{ items: [string, string][]; last: { at: Date; id: string } | null }> {
+    const rows: { id: string; endpoint_id: string; next_attempt_at: Date }[] =
+      await this.dataSource.query(
+        `SELECT id, endpoint_id, next_attempt_at FROM deliveries
         WHERE status = 'pending' AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
-        ORDER BY next_attempt_at LIMIT $2`,
-      [graceMs, limit],
-    );
-    return rows.map((r) => [r.id, r.endpoint_id]);
+          AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3::timestamptz, $4::text))
+        ORDER BY next_attempt_at, id LIMIT $2`,
+        [graceMs, limit, after?.at ?? null, after?.id ?? ''],
+      );
+    const last =
+      rows.length === limit
+        ? { at: rows[rows.length - 1].next_attempt_at, id: rows[rows.length - 1].id }
+        : null;
+    return { items: rows.map((r) => [r.id, r.endpoint_id]), last };
   }
 }

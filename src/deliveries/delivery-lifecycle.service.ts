@@ -17,14 +17,14 @@ export class DeliveryLifecycleService {
     return count ?? 0;
   }
 
-  /** Re-enabled endpoint: its paused deliveries are due now. Returns how many. */
-  async resumeEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
-    const [, count] = await manager.query(
+  /** Re-enabled endpoint: its paused deliveries are due now. Returns their ids, to wake them. */
+  async resumeEndpoint(manager: EntityManager, endpointId: string): Promise<string[]> {
+    const [rows] = await manager.query(
       `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
-        WHERE endpoint_id = $1 AND status = 'paused'`,
+        WHERE endpoint_id = $1 AND status = 'paused' RETURNING id`,
       [endpointId],
     );
-    return count ?? 0;
+    return (rows as { id: string }[]).map((r) => r.id);
   }
 
   /** Deleted endpoint: everything not finished is cancelled. Returns how many. */

@@ -22,12 +22,21 @@ import { MetricsService } from '../metrics/metrics.service';
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
 
-/** Deliveries waiting in memory before queue jobs are made to wait (backpressure). */
+/** Deliveries waiting in this process's memory, at most, in all and for one endpoint. */
 const HIGH_WATER = 50_000;
+const LINE_LIMIT = 2_000;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
 /** The error logged for an attempt cut short because its worker was stopping. */
 export const INTERRUPTED_ATTEMPT = 'interrupted: the worker shut down before an answer came';
+
+/** An attempt's result waiting to be written. */
+interface PendingResult {
+  record: AttemptRecord;
+  claimed: ClaimedDelivery;
+  outcome: Outcome;
+  result: SendResult;
+}
 
 interface EndpointState {
   waiting: string[];
@@ -74,13 +83,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private pumpTimer: NodeJS.Timeout | null = null;
   /** The running pump loop, so shutdown can wait for a claim in progress to become sends. */
   private pumpRun: Promise<void> | null = null;
-  private readonly drainWaiters: (() => void)[] = [];
-  private readonly pendingResults: {
-    record: AttemptRecord;
-    claimed: ClaimedDelivery;
-    outcome: Outcome;
-    result: SendResult;
-  }[] = [];
+  /** Wake-ups and alerts that follow written results (see writeBatch). */
+  private readonly afterWork = new Set<Promise<void>>();
+  private readonly pendingResults: PendingResult[] = [];
   private recording: Promise<void> | null = null;
   private readonly sends = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
@@ -103,18 +108,24 @@ export class DispatcherService implements BeforeApplicationShutdown {
     setMaxListeners(0, this.shutdown.signal);
   }
 
-  /** Takes deliveries to try ([deliveryId, endpointId]); resolves once there is room for more. */
-  async offer(items: [string, string][]): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Takes deliveries to try ([deliveryId, endpointId]). Never blocks: past LINE_LIMIT waiting for
+   * one endpoint, or HIGH_WATER in all, an offer is dropped from memory; the delivery stays
+   * pending in Postgres and the sweeper offers it again. So a dead endpoint's backlog can neither
+   * hold queue jobs nor crowd out other endpoints' wake-ups.
+   */
+  offer(items: [string, string][]): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     for (const [id, endpointId] of items) {
       if (this.known.has(id)) continue;
+      const s = this.state(endpointId);
+      if (s.waiting.length >= LINE_LIMIT || this.waitingCount >= HIGH_WATER) continue;
       this.known.add(id);
-      this.state(endpointId).waiting.push(id);
+      s.waiting.push(id);
       this.waitingCount++;
     }
     this.pump();
-    if (this.waitingCount > HIGH_WATER)
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    return Promise.resolve();
   }
 
   stats(): { waiting: number; inFlight: number; endpoints: number } {
@@ -190,7 +201,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
       }
       this.inFlight += picked.length;
       this.waitingCount -= picked.length;
-      if (this.waitingCount <= HIGH_WATER / 2) this.drainWaiters.splice(0).forEach((w) => w());
       await this.claimAndSend(picked);
     }
   }
@@ -296,7 +306,8 @@ export class DispatcherService implements BeforeApplicationShutdown {
         responseBody: result.responseBody,
         error,
         status: outcome.status,
-        nextAttemptAt: outcome.retryInMs !== null ? new Date(Date.now() + outcome.retryInMs) : null,
+        retryInMs: outcome.retryInMs,
+        maxAttemptsAtLeast: interrupted ? d.attempt + 1 : d.maxAttempts,
         endpointId: d.endpointId,
       },
     });
@@ -317,27 +328,41 @@ export class DispatcherService implements BeforeApplicationShutdown {
     return this.recording;
   }
 
-  private async writeBatch(
-    batch: {
-      record: AttemptRecord;
-      claimed: ClaimedDelivery;
-      outcome: Outcome;
-      result: SendResult;
-    }[],
-  ): Promise<void> {
+  private async writeBatch(batch: PendingResult[]): Promise<void> {
     let written = new Set<string>();
     try {
       written = await this.claims.record(batch.map((b) => b.record));
     } catch (e) {
-      // The claims' leases will expire and the sweeper will make these deliveries due again.
       this.logger.error(
         { err: e },
-        `could not record ${batch.length} attempts: ${(e as Error).message}`,
+        `could not record ${batch.length} attempts together: ${(e as Error).message}`,
       );
+      // One bad row must not cost the others their result: write them one by one. What still
+      // fails is left to the lease and the sweeper.
+      if (batch.length > 1) {
+        for (const b of batch) {
+          try {
+            for (const id of await this.claims.record([b.record])) written.add(id);
+          } catch (err) {
+            this.logger.error(
+              { err, deliveryId: b.claimed.id },
+              `could not record the attempt of ${b.claimed.id}`,
+            );
+          }
+        }
+      }
     }
     for (const b of batch) this.known.delete(b.claimed.id);
     const recorded = batch.filter((b) => written.has(b.claimed.id));
-    await this.outcomes.afterRecorded(recorded);
+    // Wake-ups and alerts run beside the next write, not in front of it: a slow Redis must not
+    // hold results back until their leases expire.
+    const after = this.outcomes
+      .afterRecorded(recorded)
+      .catch((e) =>
+        this.logger.error({ err: e }, `after-recording work failed: ${(e as Error).message}`),
+      )
+      .finally(() => this.afterWork.delete(after));
+    this.afterWork.add(after);
   }
 
   /**
@@ -364,7 +389,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     this.stopping = true;
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
-    this.drainWaiters.splice(0).forEach((w) => w()); // queue jobs held by backpressure end now
+
     // A claim already under way turns into sends: wait for it, so every send is in `sends`.
     while (this.pumpRun) await this.pumpRun;
     const started = Date.now();
@@ -384,9 +409,10 @@ export class DispatcherService implements BeforeApplicationShutdown {
 
   /** Waits until nothing is in flight (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.sends.size > 0 || this.recording) {
+    while (this.sends.size > 0 || this.recording || this.afterWork.size > 0) {
       await Promise.allSettled([...this.sends]);
       if (this.recording) await this.recording;
+      await Promise.allSettled([...this.afterWork]);
     }
   }
 }

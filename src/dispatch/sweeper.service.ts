@@ -26,6 +26,8 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<unknown> | null = null;
   /** Last sweep's counts, for tests and metrics. */
   lastSweep = { expired: 0, overdue: 0, at: 0 };
+  /** Where the walk through a large overdue backlog stopped; null starts from the oldest. */
+  private overdueCursor: { at: Date; id: string } | null = null;
 
   constructor(
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
@@ -62,10 +64,13 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         const expired = await this.claims.releaseExpiredLeases(BATCH);
         // Grace: a wake-up may still be on its way; after two sweep periods (at least 2 s) it is lost.
-        const overdue = await this.claims.overdue(
+        const page = await this.claims.overdue(
           Math.max(2 * this.config.sweepIntervalMs, 2_000),
           BATCH,
+          this.overdueCursor,
         );
+        this.overdueCursor = page.last;
+        const overdue = page.items;
         const items = [...expired, ...overdue];
         if (items.length > 0) {
           const queued = await this.queue.wake(items);

@@ -6,9 +6,14 @@ import { EndpointSubscription } from './entities/endpoint-subscription.entity';
 import { EndpointsService } from './endpoints.service';
 import { EndpointsController } from './endpoints.controller';
 import { DeliveriesModule } from '../deliveries/deliveries.module';
+import { QueueModule } from '../queue/queue.module';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Endpoint, EndpointSubscription]), DeliveriesModule],
+  imports: [
+    TypeOrmModule.forFeature([Endpoint, EndpointSubscription]),
+    DeliveriesModule,
+    QueueModule,
+  ],
   controllers: [EndpointsController],
   providers: [EndpointsService],
   exports: [EndpointsService],

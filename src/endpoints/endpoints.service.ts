@@ -17,6 +17,7 @@ import {
 } from './dto/endpoint.response';
 import { checkHeaders } from './header-rules';
 import { endpointSecretProblem, newEndpointSecret } from './endpoint-secret';
+import { DeliveryQueue } from '../queue/delivery-queue';
 import { DeliveryLifecycleService } from '../deliveries/delivery-lifecycle.service';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { FieldProblem, invalid, notFound, TernError } from '../common/errors';
@@ -49,6 +50,7 @@ export class EndpointsService {
     @InjectRepository(EndpointSubscription)
     private readonly subscriptions: Repository<EndpointSubscription>,
     private readonly lifecycle: DeliveryLifecycleService,
+    private readonly queue: DeliveryQueue,
     @Inject(TERN_CONFIG) private readonly config: TernConfig,
   ) {}
 
@@ -137,7 +139,8 @@ export class EndpointsService {
     if (dto.headers !== undefined) problems.push(...checkHeaders(dto.headers));
     if (problems.length) throw problemsError(problems);
 
-    return this.endpoints.manager.transaction(async (m) => {
+    let resumed: string[] = [];
+    const response = await this.endpoints.manager.transaction(async (m) => {
       // Locked, so a concurrent disable by the dispatcher and this PATCH apply one after the other.
       const row = await this.findRow(m, tenantId, endpointId, true);
       const changes: Partial<Endpoint> = {};
@@ -153,12 +156,15 @@ export class EndpointsService {
       await m.update(Endpoint, { id: row.id }, { ...changes, updatedAt: () => 'now()' });
       if (dto.eventTypes !== undefined)
         await this.replaceSubscriptions(m, tenantId, row.id, dto.eventTypes);
-      if (resume) await this.lifecycle.resumeEndpoint(m, row.id);
+      if (resume) resumed = await this.lifecycle.resumeEndpoint(m, row.id);
       if (pause) await this.lifecycle.pauseEndpoint(m, row.id);
       const after = await m.findOneByOrFail(Endpoint, { id: row.id });
       const patterns = await this.patternsOf(m, [row.id]);
       return this.toResponse(after, patterns.get(row.id) ?? []);
     });
+    // After commit: the resumed deliveries go now, not at the next sweep.
+    await this.queue.wake(resumed.map((id): [string, string] => [id, endpointId]));
+    return response;
   }
 
   /** Soft delete: the endpoint answers 404 from now on and its unfinished deliveries are cancelled. */

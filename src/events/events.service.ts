@@ -84,8 +84,12 @@ export class EventsService {
 
   /** One write for many submissions; each gets its own slice of the answer back. */
   private async writeSubmissions(submissions: TenantEventInput[][]): Promise<AcceptedEventDto[][]> {
-    // recordMany's writes are one statement: no transaction of our own is needed.
-    const { accepted, fresh } = await this.recordMany(this.dataSource.manager, submissions.flat());
+    // recordMany writes in one statement, but it runs in an explicit transaction all the same: if
+    // the connection dies before COMMIT nothing was written (a clean 503), and only a COMMIT whose
+    // answer is lost leaves the outcome unknown, which the error filter says in so many words.
+    const { accepted, fresh } = await this.dataSource.transaction((m) =>
+      this.recordMany(m, submissions.flat()),
+    );
     this.metrics.eventAccepted(fresh);
     const out: AcceptedEventDto[][] = [];
     let at = 0;
@@ -242,7 +246,7 @@ export class EventsService {
          INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
                                  next_attempt_at, is_alert, created_at, updated_at)
          SELECT d.id, d.tenant_id, d.event_id, d.endpoint_id, d.type, d.status, $13,
-                CASE WHEN d.status = 'pending' THEN $6::timestamptz END, $14, $6, $6
+                                CASE WHEN d.status = 'pending' THEN now() END, $14, $6, $6
            FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
              AS d(id, tenant_id, event_id, endpoint_id, type, status)
           WHERE d.event_id IN (SELECT id FROM ev)

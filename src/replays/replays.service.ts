@@ -40,7 +40,11 @@ export class ReplaysService {
           `UPDATE deliveries
               SET next_attempt_at = now(), updated_at = now(),
                   manual_retry = CASE WHEN status = 'pending' THEN manual_retry ELSE true END,
-                  max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempts + 1 END,
+                                    -- A paused one keeps its schedule (a failed try waits paused again); a finished
+                  -- one gets exactly one more attempt.
+                  max_attempts = CASE WHEN status = 'pending' THEN max_attempts
+                                      WHEN status = 'paused' THEN GREATEST(max_attempts, attempts + 1)
+                                      ELSE attempts + 1 END,
                   status = 'pending'
             WHERE id = $1
           RETURNING id, endpoint_id, status, next_attempt_at`,
