@@ -1,0 +1,134 @@
+// Disabling, re-enabling and retrying around deliveries in flight, with the sweeper out of the way
+// (SWEEP_INTERVAL_MS=60000), so every wake-up seen here is the one the code path itself makes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Api,
+  createEndpoint,
+  createEventType,
+  createTenant,
+  eventually,
+  Receiver,
+  RunningTern,
+  startReceiver,
+  startTern,
+} from '../support/harness';
+
+let t: RunningTern;
+let rcv: Receiver;
+
+before(async () => {
+  t = await startTern({ SWEEP_INTERVAL_MS: '60000', RETRY_SCHEDULE: '300ms,300ms,300ms' });
+  rcv = await startReceiver();
+  await createEventType(t.api, 'order.paid');
+});
+
+after(async () => {
+  await rcv.close();
+  await t.close();
+});
+
+async function tenantApi(): Promise<{ id: string; api: Api }> {
+  const tenant = await createTenant(t.api);
+  return { id: tenant.id, api: t.api.as(tenant.apiKey) };
+}
+
+const statusOf = async (api: Api, tenantId: string, id: string) =>
+  (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body.status as string;
+
+test('disabled while attempts fail in flight: nothing more is sent; re-enabled: sent at once', async () => {
+  const { id: tenantId, api } = await tenantApi();
+  let fail = true;
+  rcv.respond((r, res) => {
+    if (!r.url.startsWith('/flaky')) return void res.end('ok');
+    setTimeout(() => {
+      res.statusCode = fail ? 500 : 200;
+      res.end();
+    }, 300);
+  });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/flaky`,
+    eventTypes: ['order.paid'],
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: { i } });
+    ids.push(r.body.deliveries[0].id);
+  }
+  await eventually(
+    async () => rcv.requests.filter((r) => r.url === '/flaky').length >= 4,
+    5000,
+    'first attempts',
+  );
+  // Disable while the first attempts are still waiting for their (failing) answers.
+  assert.equal(
+    (await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, { enabled: false })).status,
+    200,
+  );
+  for (const id of ids)
+    await eventually(
+      async () => (await statusOf(api, tenantId, id)) === 'paused',
+      5000,
+      `${id} paused`,
+    );
+  const sentWhileDisabled = rcv.requests.filter((r) => r.url === '/flaky').length;
+  await new Promise((r) => setTimeout(r, 1000)); // three retry steps' worth
+  assert.equal(
+    rcv.requests.filter((r) => r.url === '/flaky').length,
+    sentWhileDisabled,
+    'nothing sent while disabled',
+  );
+
+  fail = false;
+  const t0 = Date.now();
+  assert.equal(
+    (await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, { enabled: true })).status,
+    200,
+  );
+  for (const id of ids)
+    await eventually(
+      async () => (await statusOf(api, tenantId, id)) === 'succeeded',
+      5000,
+      `${id} succeeded`,
+    );
+  assert.ok(Date.now() - t0 < 5000, 'resumed deliveries go at once, not at the next sweep');
+});
+
+test('a paused delivery retried by hand that fails again waits paused, its schedule kept', async () => {
+  const { id: tenantId, api } = await tenantApi();
+  let calls = 0;
+  rcv.respond((r, res) => {
+    // 410 first (the endpoint is disabled, the delivery paused), then a plain failure.
+    res.statusCode = r.url.startsWith('/gone') && ++calls === 1 ? 410 : 500;
+    res.end();
+  });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/gone`,
+    eventTypes: ['order.paid'],
+  });
+  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
+  const id = ev.body.deliveries[0].id;
+  await eventually(
+    async () => (await statusOf(api, tenantId, id)) === 'paused',
+    5000,
+    'paused by 410',
+  );
+  assert.equal((await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body.enabled, false);
+  const r = await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`);
+  assert.equal(r.status, 202);
+  await eventually(
+    async () =>
+      (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body.attempts.length === 2,
+    5000,
+    'the manual attempt',
+  );
+  const d = await eventually(async () => {
+    const x = (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body;
+    return x.status !== 'sending' && x;
+  }, 5000);
+  assert.equal(
+    d.status,
+    'paused',
+    'not failed: it resumes with its schedule when the endpoint is enabled',
+  );
+});
