@@ -16,6 +16,8 @@ import { decideOutcome, Outcome } from './outcome';
 import { createDeliveryAgent, sendWebhook, SendResult } from './sender';
 import { DeliveryOutcomes } from './delivery-outcomes.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { isDependencyDown } from '../common/http-error.filter';
+import { QueryFailedError } from 'typeorm';
 
 /** Headers a receiver gets that an endpoint's own headers can never replace. */
 const RESERVED_HEADERS = new Set([
@@ -37,6 +39,12 @@ const RESERVED_HEADERS = new Set([
 const HIGH_WATER = 50_000;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
+/**
+ * A batch of results Postgres could not take (connection lost) is tried again for this long, at
+ * most half the lease: a result written late still counts while its claim is ours, where a result
+ * given up makes the sweeper send the delivery again once the lease expires.
+ */
+const RECORD_RETRY_MS = 10_000;
 
 interface EndpointState {
   waiting: string[];
@@ -308,14 +316,28 @@ export class DispatcherService implements OnApplicationShutdown {
     }[],
   ): Promise<void> {
     let written = new Set<string>();
-    try {
-      written = await this.claims.record(batch.map((b) => b.record));
-    } catch (e) {
-      // The claims' leases will expire and the sweeper will make these deliveries due again.
-      this.logger.error(
-        { err: e },
-        `could not record ${batch.length} attempts: ${(e as Error).message}`,
-      );
+    const giveUpAt = Date.now() + Math.min(RECORD_RETRY_MS, this.config.leaseMs / 2);
+    for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
+      try {
+        written = await this.claims.record(batch.map((b) => b.record));
+        break;
+      } catch (e) {
+        const down =
+          isDependencyDown(e) || (e instanceof QueryFailedError && isDependencyDown(e.driverError));
+        if (down && !this.stopping && Date.now() + wait < giveUpAt) {
+          this.logger.warn(
+            `could not record ${batch.length} attempts, trying again: ${(e as Error).message}`,
+          );
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        // The claims' leases will expire and the sweeper will make these deliveries due again.
+        this.logger.error(
+          { err: e },
+          `could not record ${batch.length} attempts: ${(e as Error).message}`,
+        );
+        break;
+      }
     }
     for (const b of batch) this.known.delete(b.claimed.id);
     const recorded = batch.filter((b) => written.has(b.claimed.id));
