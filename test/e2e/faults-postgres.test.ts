@@ -111,6 +111,30 @@ test('a commit whose answer is lost: the 503 says the outcome is unknown, and a 
   );
 });
 
+test('a result that cannot be written in a Postgres blip is written once it is back: the receiver gets it once', async () => {
+  const tenant = await createTenant(t.api);
+  const api = t.api.as(tenant.apiKey);
+  await createEndpoint(api, tenant.id, { url: `${rcv.url}/blip`, eventTypes: ['order.paid'] });
+  // The statement recording the attempt dies with its connection before reaching Postgres.
+  const sprung = proxy.dropRequest('INSERT INTO attempts');
+  const res = await triggerOnce(api, tenant.id, 'order.paid', 'blip');
+  assert.equal(res.status, 202);
+  await sprung;
+  const delivery = await eventually(
+    async () => {
+      const d = await api.get(`/v1/tenants/${tenant.id}/deliveries?eventId=${res.id}`);
+      return d.body.data[0]?.status === 'succeeded' && d.body.data[0];
+    },
+    15_000,
+    'the delivery recorded as succeeded',
+  );
+  assert.equal(delivery.attemptCount, 1);
+  // Long enough for the claim's lease to expire (DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS) and be swept.
+  await sleep(4_000);
+  const sends = rcv.requests.filter((r) => r.url === '/blip');
+  assert.equal(sends.length, 1, 'sent once: the result was kept and written, not lost');
+});
+
 test('Postgres refused, then partitioned, while events pour in: 503s, nothing half-written, everything accepted is delivered', async () => {
   const tenant = await createTenant(t.api);
   const api = t.api.as(tenant.apiKey);
