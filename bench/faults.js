@@ -204,8 +204,8 @@ async function main() {
     }
     const rows = await pg.query(
       `SELECT (SELECT count(*) FROM events WHERE tenant_id = $1)::int AS events,
-              (SELECT count(*) FROM events WHERE tenant_id = $1 AND idempotency_key IS NULL)::int AS keyless,
               (SELECT count(*) FROM attempts)::int AS attempts,
+              (SELECT count(*) FROM attempts WHERE error LIKE 'no result:%')::int AS expired,
               (SELECT json_object_agg(status, n) FROM
                  (SELECT status, count(*)::int AS n FROM deliveries GROUP BY status) s) AS deliveries`,
       [TENANT],
@@ -233,6 +233,7 @@ async function main() {
       storedEvents: r.events,
       deliveryRows: r.deliveries,
       attemptRows: r.attempts,
+      leasesExpired: r.expired,
       faults,
     };
     if (answers.unexpected.length)

@@ -153,7 +153,8 @@ async function startTern(mode, env) {
   const run = (entry, role) => {
     const p = spawn(process.execPath, [join(ROOT, 'dist', 'src', entry)], {
       env: { ...base, TERN_ROLE: role },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // Tern's logs (stdout) go to our stderr: our stdout holds only the JSON result lines.
+      stdio: ['ignore', 2, 'inherit'],
     });
     procs.push(p);
     return p;
