@@ -2,7 +2,7 @@
 'use strict';
 const { fork, spawn } = require('node:child_process');
 const { join } = require('node:path');
-const { createServer } = require('node:net');
+const { createServer, connect } = require('node:net');
 const { Client } = require('pg');
 
 const ROOT = join(__dirname, '..');
@@ -29,7 +29,7 @@ async function startReceiver() {
   const child = fork(join(__dirname, 'receiver.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = (type) =>
+  const ask = (type, extra = {}) =>
     new Promise((resolve) => {
       const on = (m) => {
         if (m.type === type) {
@@ -38,7 +38,7 @@ async function startReceiver() {
         }
       };
       child.on('message', on);
-      child.send({ type });
+      child.send({ type, ...extra });
     });
   const ready = await new Promise((resolve) => child.once('message', resolve));
   return {
@@ -46,10 +46,74 @@ async function startReceiver() {
     stats: () => ask('stats'),
     dump: async () => (await ask('dump')).receipts,
     reset: () => ask('reset'),
+    /** Resets the connection of all but one request in `resetEvery` (0: answer every request). */
+    flaky: (resetEvery) => ask('mode', { resetEvery }),
     stop: () => {
       child.send({ type: 'stop' });
       return new Promise((r) => child.once('exit', r));
     },
+  };
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort`, to cut a dependency without touching it:
+ * `pause()` refuses new connections and resets the open ones, `resume()` listens on the same port.
+ */
+async function startTcpProxy(targetPort) {
+  const pairs = new Set();
+  let server = null;
+  let port = 0;
+  const onConnection = (client) => {
+    const upstream = connect({ port: targetPort, host: '127.0.0.1' });
+    const pair = [client, upstream];
+    pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of pair) {
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+  };
+  const listen = () =>
+    new Promise((resolve, reject) => {
+      const s = createServer(onConnection);
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        server = s;
+        port = s.address().port;
+        resolve();
+      });
+    });
+  const stop = () => {
+    const s = server;
+    server = null;
+    const closed = s ? new Promise((r) => s.close(r)) : Promise.resolve();
+    for (const [client, upstream] of pairs) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    pairs.clear();
+    return closed;
+  };
+  await listen();
+  return {
+    get port() {
+      return port;
+    },
+    url: (url) => {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    pause: stop,
+    resume: () => (server ? Promise.resolve() : listen()),
+    close: stop,
   };
 }
 
@@ -89,7 +153,8 @@ async function startTern(mode, env) {
   const run = (entry, role) => {
     const p = spawn(process.execPath, [join(ROOT, 'dist', 'src', entry)], {
       env: { ...base, TERN_ROLE: role },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // Tern's logs (stdout) go to our stderr: our stdout holds only the JSON result lines.
+      stdio: ['ignore', 2, 'inherit'],
     });
     procs.push(p);
     return p;
@@ -176,6 +241,7 @@ module.exports = {
   sleep,
   percentile,
   startReceiver,
+  startTcpProxy,
   createDatabase,
   dropDatabase,
   startTern,

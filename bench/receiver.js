@@ -1,15 +1,25 @@
 // Benchmark receiver: a minimal node:http server in its own process. Paths under /dead/ never
 // answer (a hung endpoint); everything else gets 200 at once. It counts receipts per webhook-id and
-// reports them to its parent over IPC.
+// reports them to its parent over IPC. The parent may turn on a flaky mode (`{type: 'mode',
+// resetEvery}`): then only one request in `resetEvery` is answered, the others have their connection
+// reset before any answer (they are not counted as receipts).
 'use strict';
 const http = require('node:http');
 
 const receipts = new Map(); // webhook-id -> [firstAtMs, count]
 let total = 0;
 const byPath = new Map();
+let resetEvery = 0;
+let seen = 0;
+let resets = 0;
 
 const server = http.createServer((req, res) => {
   const chunks = [];
+  if (resetEvery > 0 && seen++ % resetEvery !== 0) {
+    resets++;
+    req.socket.destroy();
+    return;
+  }
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     if (req.url.startsWith('/dead/')) return; // never answers: the sender must time out
@@ -39,12 +49,19 @@ process.on('message', (m) => {
       type: 'stats',
       total,
       unique: receipts.size,
+      resets,
       byPath: Object.fromEntries(byPath),
     });
+  if (m.type === 'mode') {
+    resetEvery = m.resetEvery || 0;
+    seen = 0;
+    process.send({ type: 'mode' });
+  }
   if (m.type === 'reset') {
     receipts.clear();
     byPath.clear();
     total = 0;
+    resets = 0;
     process.send({ type: 'reset' });
   }
   if (m.type === 'dump') process.send({ type: 'dump', receipts: [...receipts.entries()] });

@@ -18,6 +18,8 @@ import { createDeliveryAgent, sendWebhook, SendResult } from './sender';
 import { DeliveryOutcomes } from './delivery-outcomes.service';
 import { RESERVED_HEADERS } from '../endpoints/header-rules';
 import { MetricsService } from '../metrics/metrics.service';
+import { isDependencyDown } from '../common/http-error.filter';
+import { QueryFailedError } from 'typeorm';
 
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
@@ -37,6 +39,13 @@ interface PendingResult {
   outcome: Outcome;
   result: SendResult;
 }
+
+/**
+ * A batch of results Postgres could not take (connection lost) is tried again for this long, at
+ * most half the lease: a result written late still counts while its claim is ours, where a result
+ * given up makes the sweeper send the delivery again once the lease expires.
+ */
+const RECORD_RETRY_MS = 10_000;
 
 interface EndpointState {
   waiting: string[];
@@ -330,26 +339,40 @@ export class DispatcherService implements BeforeApplicationShutdown {
 
   private async writeBatch(batch: PendingResult[]): Promise<void> {
     let written = new Set<string>();
-    try {
-      written = await this.claims.record(batch.map((b) => b.record));
-    } catch (e) {
-      this.logger.error(
-        { err: e },
-        `could not record ${batch.length} attempts together: ${(e as Error).message}`,
-      );
-      // One bad row must not cost the others their result: write them one by one. What still
-      // fails is left to the lease and the sweeper.
-      if (batch.length > 1) {
-        for (const b of batch) {
-          try {
-            for (const id of await this.claims.record([b.record])) written.add(id);
-          } catch (err) {
-            this.logger.error(
-              { err, deliveryId: b.claimed.id },
-              `could not record the attempt of ${b.claimed.id}`,
-            );
+    const giveUpAt = Date.now() + Math.min(RECORD_RETRY_MS, this.config.leaseMs / 2);
+    for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
+      try {
+        written = await this.claims.record(batch.map((b) => b.record));
+        break;
+      } catch (e) {
+        const down =
+          isDependencyDown(e) || (e instanceof QueryFailedError && isDependencyDown(e.driverError));
+        if (down && !this.stopping && Date.now() + wait < giveUpAt) {
+          this.logger.warn(
+            `could not record ${batch.length} attempts, trying again: ${(e as Error).message}`,
+          );
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        this.logger.error(
+          { err: e },
+          `could not record ${batch.length} attempts together: ${(e as Error).message}`,
+        );
+        // Postgres is up but refused the batch: one bad row must not cost the others their
+        // result, so write them one by one. What still fails is left to the lease and the sweeper.
+        if (!down && batch.length > 1) {
+          for (const b of batch) {
+            try {
+              for (const id of await this.claims.record([b.record])) written.add(id);
+            } catch (err) {
+              this.logger.error(
+                { err, deliveryId: b.claimed.id },
+                `could not record the attempt of ${b.claimed.id}`,
+              );
+            }
           }
         }
+        break;
       }
     }
     for (const b of batch) this.known.delete(b.claimed.id);

@@ -67,6 +67,17 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A proxy trap must spring within `ms`, or the test says which one did not (instead of hanging). */
+async function sprungWithin(trap: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    trap,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the trap on ${what} never sprung`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Every answer while Postgres was cut is a 202 or the contract's 503, and came back quickly. */
 function assertCleanAnswers(results: TriggerResult[]): void {
   for (const r of results) {
@@ -90,7 +101,7 @@ test('a commit whose answer is lost: the 503 says the outcome is unknown, and a 
   await createEndpoint(api, tenant.id, { url: `${rcv.url}/lost`, eventTypes: ['order.paid'] });
   const sprung = proxy.loseAnswer({ after: 'INSERT INTO events', on: 'COMMIT' });
   const first = await triggerOnce(api, tenant.id, 'order.paid', 'lost-commit');
-  await sprung;
+  await sprungWithin(sprung, 5_000, 'COMMIT');
   assert.equal(first.status, 503, JSON.stringify(first.body));
   assert.match(first.body.message, /may or may not have been applied/);
   assert.match(first.body.message, /same Idempotency-Key/);
@@ -109,6 +120,30 @@ test('a commit whose answer is lost: the 503 says the outcome is unknown, and a 
     15_000,
     'the committed event delivered',
   );
+});
+
+test('a result that cannot be written in a Postgres blip is written once it is back: the receiver gets it once', async () => {
+  const tenant = await createTenant(t.api);
+  const api = t.api.as(tenant.apiKey);
+  await createEndpoint(api, tenant.id, { url: `${rcv.url}/blip`, eventTypes: ['order.paid'] });
+  // The statement recording the attempt dies with its connection before reaching Postgres.
+  const sprung = proxy.dropRequest('INSERT INTO attempts');
+  const res = await triggerOnce(api, tenant.id, 'order.paid', 'blip');
+  assert.equal(res.status, 202);
+  await sprungWithin(sprung, 10_000, 'INSERT INTO attempts');
+  const delivery = await eventually(
+    async () => {
+      const d = await api.get(`/v1/tenants/${tenant.id}/deliveries?eventId=${res.id}`);
+      return d.body.data[0]?.status === 'succeeded' && d.body.data[0];
+    },
+    15_000,
+    'the delivery recorded as succeeded',
+  );
+  assert.equal(delivery.attemptCount, 1);
+  // Long enough for the claim's lease to expire (DELIVERY_TIMEOUT_MS + LEASE_MARGIN_MS) and be swept.
+  await sleep(4_000);
+  const sends = rcv.requests.filter((r) => r.url === '/blip');
+  assert.equal(sends.length, 1, 'sent once: the result was kept and written, not lost');
 });
 
 test('Postgres refused, then partitioned, while events pour in: 503s, nothing half-written, everything accepted is delivered', async () => {

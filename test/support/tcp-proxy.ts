@@ -32,6 +32,11 @@ export interface TcpProxy {
    * E.g. `{after: 'INSERT INTO events', on: 'COMMIT'}`: the commit happens, its answer is lost.
    */
   loseAnswer(trap: { after: string; on: string }): Promise<void>;
+  /**
+   * A one-shot trap: the next message holding `on` never reaches the server; its connection is
+   * reset instead (the statement is not run, the client sees its connection die).
+   */
+  dropRequest(on: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,7 +48,9 @@ interface Pair {
 }
 
 interface Trap {
-  after: Buffer;
+  /** Lose the answer (the request runs) or drop the request (it does not). */
+  kind: 'lose-answer' | 'drop-request';
+  after: Buffer | null;
   on: Buffer;
   sprung: () => void;
 }
@@ -74,18 +81,18 @@ export async function startTcpProxy(
     pairs.add(pair);
     forward(client, upstream, (chunk) => {
       if (!trap) return true;
-      if (!pair.sawAfter) pair.sawAfter = chunk.includes(trap.after);
+      if (trap.kind === 'drop-request') {
+        if (!chunk.includes(trap.on)) return true;
+        spring(pair);
+        return false;
+      }
+      if (!pair.sawAfter) pair.sawAfter = chunk.includes(trap.after!);
       else if (chunk.includes(trap.on)) pair.doomed = true;
       return true;
     });
     forward(upstream, client, () => {
       if (!pair.doomed || !trap) return true;
-      const sprung = trap.sprung;
-      trap = null;
-      pairs.delete(pair);
-      pair.client.resetAndDestroy();
-      pair.upstream.end();
-      sprung();
+      spring(pair);
       return false;
     });
     if (state === 'blackholed') hold(pair);
@@ -100,6 +107,16 @@ export async function startTcpProxy(
     });
     client.on('error', () => drop(pair));
     upstream.on('error', () => drop(pair));
+  };
+
+  /** Resets the client's side; the server's side closes gracefully, after what it already got. */
+  const spring = (pair: Pair) => {
+    const sprung = trap!.sprung;
+    trap = null;
+    pairs.delete(pair);
+    pair.client.resetAndDestroy();
+    pair.upstream.end();
+    sprung();
   };
 
   // By hand rather than pipe(): pipe would resume a socket a blackhole paused when the other drains.
@@ -191,7 +208,17 @@ export async function startTcpProxy(
     },
     loseAnswer({ after, on }) {
       return new Promise<void>((resolve) => {
-        trap = { after: Buffer.from(after), on: Buffer.from(on), sprung: resolve };
+        trap = {
+          kind: 'lose-answer',
+          after: Buffer.from(after),
+          on: Buffer.from(on),
+          sprung: resolve,
+        };
+      });
+    },
+    dropRequest(on) {
+      return new Promise<void>((resolve) => {
+        trap = { kind: 'drop-request', after: null, on: Buffer.from(on), sprung: resolve };
       });
     },
     async close() {
