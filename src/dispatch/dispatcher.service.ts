@@ -24,8 +24,9 @@ import { QueryFailedError } from 'typeorm';
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
 
-/** Deliveries waiting in this process's memory, at most, in all and for one endpoint. */
+/** Deliveries waiting in healthy lines before queue jobs are made to wait (backpressure). */
 const HIGH_WATER = 50_000;
+/** Deliveries a failing endpoint's line holds at most; more are left to Postgres and the sweeper. */
 const LINE_LIMIT = 2_000;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
@@ -92,6 +93,8 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private pumpTimer: NodeJS.Timeout | null = null;
   /** The running pump loop, so shutdown can wait for a claim in progress to become sends. */
   private pumpRun: Promise<void> | null = null;
+  /** Queue jobs waiting for healthy lines to drain (see offer). */
+  private readonly drainWaiters: (() => void)[] = [];
   /** Wake-ups and alerts that follow written results (see writeBatch). */
   private readonly afterWork = new Set<Promise<void>>();
   private readonly pendingResults: PendingResult[] = [];
@@ -118,23 +121,38 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes deliveries to try ([deliveryId, endpointId]). Never blocks: past LINE_LIMIT waiting for
-   * one endpoint, or HIGH_WATER in all, an offer is dropped from memory; the delivery stays
-   * pending in Postgres and the sweeper offers it again. So a dead endpoint's backlog can neither
-   * hold queue jobs nor crowd out other endpoints' wake-ups.
+   * Takes deliveries to try ([deliveryId, endpointId]). A failing endpoint's line holds at most
+   * LINE_LIMIT: beyond that an offer is dropped from memory (the delivery stays pending in Postgres
+   * and the sweeper offers it again), so a dead endpoint's backlog cannot grow here. Healthy lines
+   * are bounded by backpressure instead: past HIGH_WATER waiting in healthy lines, the queue job
+   * waits until they drain, which they do.
    */
-  offer(items: [string, string][]): Promise<void> {
-    if (this.stopping) return Promise.resolve();
+  async offer(items: [string, string][]): Promise<void> {
+    if (this.stopping) return;
     for (const [id, endpointId] of items) {
       if (this.known.has(id)) continue;
       const s = this.state(endpointId);
-      if (s.waiting.length >= LINE_LIMIT || this.waitingCount >= HIGH_WATER) continue;
+      if (s.failing > 0 && s.waiting.length >= LINE_LIMIT) continue;
       this.known.add(id);
       s.waiting.push(id);
       this.waitingCount++;
     }
     this.pump();
-    return Promise.resolve();
+    while (!this.stopping && this.healthyWaiting() > HIGH_WATER) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  /** Deliveries waiting in the lines of endpoints that are not failing. */
+  private healthyWaiting(): number {
+    let parked = 0;
+    for (const s of this.endpoints.values()) if (s.failing > 0) parked += s.waiting.length;
+    return this.waitingCount - parked;
+  }
+
+  /** Whether this process is holding the delivery (waiting in a line, or in flight). */
+  holds(deliveryId: string): boolean {
+    return this.known.has(deliveryId);
   }
 
   stats(): { waiting: number; inFlight: number; endpoints: number } {
@@ -210,6 +228,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
       }
       this.inFlight += picked.length;
       this.waitingCount -= picked.length;
+      if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {
+        this.drainWaiters.splice(0).forEach((w) => w());
+      }
       await this.claimAndSend(picked);
     }
   }
@@ -410,6 +431,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
 
   private async runDrain(): Promise<void> {
     this.stopping = true;
+    this.drainWaiters.splice(0).forEach((w) => w()); // queue jobs held by backpressure end now
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
 

@@ -70,7 +70,9 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
           this.overdueCursor,
         );
         this.overdueCursor = page.last;
-        const overdue = page.items;
+        // Overdue rows this worker already holds (waiting in a slow endpoint's line) are not lost:
+        // offering them again would only churn the queue.
+        const overdue = page.items.filter(([id]) => !this.dispatcher.holds(id));
         const items = [...expired, ...overdue];
         if (items.length > 0) {
           const queued = await this.queue.wake(items);
