@@ -9,6 +9,7 @@ import type {
   CreateEventTypeInput,
   CreateTenantInput,
   Delivery,
+  RetryAccepted,
   DeliveryFilters,
   DeliveryWithAttempts,
   Endpoint,
@@ -354,8 +355,8 @@ export class EndpointsApi {
     await this.http.request('DELETE', path`/v1/tenants/${tenantId}/endpoints/${endpointId}`);
   }
 
-  /** A new secret; the old one keeps signing beside it for 24 h. */
-  async rotateSecret(tenantId: string, endpointId: string): Promise<EndpointWithSecret> {
+  /** A new secret (`{secret}`); the old one keeps signing beside it for 24 h. */
+  async rotateSecret(tenantId: string, endpointId: string): Promise<{ secret: string }> {
     return this.http.request(
       'POST',
       path`/v1/tenants/${tenantId}/endpoints/${endpointId}/rotate-secret`,
@@ -407,7 +408,7 @@ export class DeliveriesApi {
   }
 
   /** One more attempt now, whatever its status. */
-  async retry(tenantId: string, deliveryId: string): Promise<Delivery> {
+  async retry(tenantId: string, deliveryId: string): Promise<RetryAccepted> {
     return this.http.request('POST', path`/v1/tenants/${tenantId}/deliveries/${deliveryId}/retry`, {
       body: {},
     });

@@ -101,6 +101,13 @@ export interface EventAccepted {
   deliveries: EventDeliveryRef[];
 }
 
+/** 202 answer to a manual retry: the delivery is due again now. */
+export interface RetryAccepted {
+  id: string;
+  status: 'pending';
+  nextAttemptAt: string;
+}
+
 export interface EventDeliveryRef {
   id: string;
   endpointId: string;
