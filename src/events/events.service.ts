@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
 import { EndpointsService, subscriberKey } from '../endpoints/endpoints.service';
 import { GroupCommit } from './group-commit';
+import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { newId } from '../common/ids';
@@ -39,8 +40,6 @@ interface Prepared {
   body: string;
   idempotencyKey: string | null;
 }
-
-const RESERVED = new Set(['tern.delivery.failed', 'tern.endpoint.disabled', 'webhook.test']);
 
 /** The exact text a receiver gets and the signature covers. */
 export function eventBody(id: string, type: string, timestamp: string, data: unknown): string {
@@ -134,7 +133,7 @@ export class EventsService {
           [{ field: field(i, 'type'), message: 'unknown or archived event type' }],
         );
       }
-      if (known.reserved || RESERVED.has(type)) {
+      if (known.reserved || isReservedEventTypeName(type)) {
         throw new TernError('rejected', `${field(i, 'type')}: "${type}" is reserved for Tern`, [
           { field: field(i, 'type'), message: 'reserved event type' },
         ]);

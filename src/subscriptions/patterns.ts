@@ -3,21 +3,17 @@
 // `order.paid.eu`) but not `order` itself. Wildcards never match a reserved type: those are
 // subscribed to by exact name, so `*` cannot sign an endpoint up for alerts or test events.
 
-/** The types Tern itself emits; a wildcard never matches them. */
-export const RESERVED_EVENT_TYPES: readonly string[] = [
-  'tern.delivery.failed',
-  'tern.endpoint.disabled',
-  'webhook.test',
-];
+import { isReservedEventTypeName, RESERVED_EVENT_TYPES } from '../catalog/event-type-rules';
+
+/** The types Tern itself emits (one list, kept with the catalog's name rules); no wildcard matches them. */
+export { RESERVED_EVENT_TYPES };
 
 /** Same shape as catalog names: dot-separated segments of letters, digits, `_` and `-`. */
 const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 export const MAX_PATTERN_LENGTH = 130;
 
 /** True for the reserved types and the whole `tern.` namespace, which belongs to Tern. */
-export function isReservedType(type: string): boolean {
-  return RESERVED_EVENT_TYPES.includes(type) || type.toLowerCase().startsWith('tern.');
-}
+export const isReservedType = isReservedEventTypeName;
 
 export type PatternKind = 'exact' | 'prefix' | 'all';
 
