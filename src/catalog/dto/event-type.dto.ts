@@ -1,5 +1,5 @@
 // Request and response shapes of /v1/event-types.
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -80,25 +80,7 @@ export class CreateEventTypeDto {
 }
 
 /** Omitted fields stay as they are; null clears one. The name cannot change. */
-export class UpdateEventTypeDto {
-  @ApiPropertyOptional({ maxLength: CATEGORY_MAX_LENGTH, nullable: true })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(CATEGORY_MAX_LENGTH)
-  category?: string | null;
-
-  @ApiPropertyOptional({ maxLength: DESCRIPTION_MAX_LENGTH, nullable: true })
-  @IsOptional()
-  @IsString()
-  @MaxLength(DESCRIPTION_MAX_LENGTH)
-  description?: string | null;
-
-  @ApiPropertyOptional(schemaDoc)
-  @IsOptional()
-  @IsJsonSchema()
-  schema?: Record<string, unknown> | null;
-}
+export class UpdateEventTypeDto extends OmitType(CreateEventTypeDto, ['name'] as const) {}
 
 export class EventTypeQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Only the types of this category (empty: all)' })
