@@ -155,10 +155,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
     return this.known.has(deliveryId);
   }
 
-  stats(): { waiting: number; inFlight: number; endpoints: number } {
-    return { waiting: this.waitingCount, inFlight: this.inFlight, endpoints: this.endpoints.size };
-  }
-
   private state(endpointId: string): EndpointState {
     let s = this.endpoints.get(endpointId);
     if (!s) {

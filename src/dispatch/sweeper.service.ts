@@ -24,8 +24,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Sweeper');
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  /** Last sweep's counts, for tests and metrics. */
-  lastSweep = { expired: 0, overdue: 0, at: 0 };
+
   /** Where the walk through a large overdue backlog stopped; null starts from the oldest. */
   private overdueCursor: { at: Date; id: string } | null = null;
 
@@ -82,7 +81,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
           );
           if (!queued) await this.dispatcher.offer(items);
         }
-        this.lastSweep = { expired: expired.length, overdue: overdue.length, at: Date.now() };
+
         return items.length;
       } finally {
         await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);

@@ -1,6 +1,6 @@
 // Ingestion: validate against the catalog, then store events and their fan-out in one statement,
 // then wake the dispatcher. The body stored is the exact text that is signed and sent.
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
 import { EndpointsService, subscriberKey } from '../endpoints/endpoints.service';
@@ -48,7 +48,6 @@ export function eventBody(id: string, type: string, timestamp: string, data: unk
 
 @Injectable()
 export class EventsService {
-  private readonly logger = new Logger(EventsService.name);
   /** Concurrent triggers are written together: one write for many requests (group commit). */
   private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
     (submissions) => this.writeSubmissions(submissions),
