@@ -9,6 +9,8 @@ const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ADMIN_KEY = 'bench_admin_key_0123456789abcdef';
+/** Extra node flags for Tern's processes, e.g. BENCH_TERN_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof". */
+const NODE_ARGS = (process.env.BENCH_TERN_NODE_ARGS || '').split(' ').filter(Boolean);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -151,7 +153,7 @@ async function startTern(mode, env) {
   };
   const procs = [];
   const run = (entry, role) => {
-    const p = spawn(process.execPath, [join(ROOT, 'dist', 'src', entry)], {
+    const p = spawn(process.execPath, [...NODE_ARGS, join(ROOT, 'dist', 'src', entry)], {
       env: { ...base, TERN_ROLE: role },
       // Tern's logs (stdout) go to our stderr: our stdout holds only the JSON result lines.
       stdio: ['ignore', 2, 'inherit'],
