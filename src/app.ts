@@ -24,6 +24,8 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
   app.useLogger(app.get(Logger));
   app.set('trust proxy', false);
   app.disable('x-powered-by');
+  // No ETag: API answers are not cached, and hashing every JSON body costs CPU on each request.
+  app.set('etag', false);
 
   // A body that is not JSON is refused before parsing (415), one that is too large too (413).
   app.use((req: Request, res: Response, next: NextFunction) => {
