@@ -9,6 +9,7 @@ import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { newId } from '../common/ids';
+import { preparedStatement, runPrepared } from '../database/prepared-statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
 import { AcceptedEventDto, EventDeliveryRefDto, EventDto } from './dto/event-response.dto';
@@ -40,6 +41,32 @@ interface Prepared {
   body: string;
   idempotencyKey: string | null;
 }
+
+/**
+ * Events ($1..$5) and their deliveries ($7..$12) in one statement: atomic, and a delivery row is
+ * written only for an event row that was (an idempotent replay inserts neither).
+ */
+const INSERT_EVENTS = preparedStatement(
+  'tern_insert_events',
+  `WITH ev AS (
+     INSERT INTO events (id, tenant_id, type, body, idempotency_key, created_at)
+     SELECT u.id, u.tenant_id, u.type, u.body, u.key, $6
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+         AS u(id, tenant_id, type, body, key)
+     ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING id
+   ), dl AS (
+     INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
+                             next_attempt_at, is_alert, created_at, updated_at)
+     SELECT d.id, d.tenant_id, d.event_id, d.endpoint_id, d.type, d.status, $13,
+                            CASE WHEN d.status = 'pending' THEN now() END, $14, $6, $6
+       FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+         AS d(id, tenant_id, event_id, endpoint_id, type, status)
+      WHERE d.event_id IN (SELECT id FROM ev)
+     RETURNING 1
+   )
+   SELECT id FROM ev`,
+);
 
 /** The exact text a receiver gets and the signature covers. */
 export function eventBody(id: string, type: string, timestamp: string, data: unknown): string {
@@ -232,42 +259,22 @@ export class EventsService {
       }
       deliveriesByEvent.set(e.id, refs);
     }
-    const inserted: { id: string }[] = await manager.query(
-      `WITH ev AS (
-         INSERT INTO events (id, tenant_id, type, body, idempotency_key, created_at)
-         SELECT u.id, u.tenant_id, u.type, u.body, u.key, $6
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-             AS u(id, tenant_id, type, body, key)
-         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id
-       ), dl AS (
-         INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
-                                 next_attempt_at, is_alert, created_at, updated_at)
-         SELECT d.id, d.tenant_id, d.event_id, d.endpoint_id, d.type, d.status, $13,
-                                CASE WHEN d.status = 'pending' THEN now() END, $14, $6, $6
-           FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS d(id, tenant_id, event_id, endpoint_id, type, status)
-          WHERE d.event_id IN (SELECT id FROM ev)
-         RETURNING 1
-       )
-       SELECT id FROM ev`,
-      [
-        prepared.map((p) => p.id),
-        prepared.map((p) => p.tenantId),
-        prepared.map((p) => p.type),
-        prepared.map((p) => p.body),
-        prepared.map((p) => p.idempotencyKey),
-        now,
-        rows.id,
-        rows.tenant,
-        rows.event,
-        rows.endpoint,
-        rows.type,
-        rows.status,
-        maxAttempts(this.config.retrySchedule),
-        options.isAlert ?? false,
-      ],
-    );
+    const inserted: { id: string }[] = await runPrepared(manager, INSERT_EVENTS, [
+      prepared.map((p) => p.id),
+      prepared.map((p) => p.tenantId),
+      prepared.map((p) => p.type),
+      prepared.map((p) => p.body),
+      prepared.map((p) => p.idempotencyKey),
+      now,
+      rows.id,
+      rows.tenant,
+      rows.event,
+      rows.endpoint,
+      rows.type,
+      rows.status,
+      maxAttempts(this.config.retrySchedule),
+      options.isAlert ?? false,
+    ]);
     const insertedIds = new Set(inserted.map((r) => r.id));
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));

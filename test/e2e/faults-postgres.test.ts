@@ -99,7 +99,8 @@ test('a commit whose answer is lost: the 503 says the outcome is unknown, and a 
   const tenant = await createTenant(t.api);
   const api = t.api.as(tenant.apiKey);
   await createEndpoint(api, tenant.id, { url: `${rcv.url}/lost`, eventTypes: ['order.paid'] });
-  const sprung = proxy.loseAnswer({ after: 'INSERT INTO events', on: 'COMMIT' });
+  // The insert is a prepared statement: its name is on the wire every time, its text only once.
+  const sprung = proxy.loseAnswer({ after: 'tern_insert_events', on: 'COMMIT' });
   const first = await triggerOnce(api, tenant.id, 'order.paid', 'lost-commit');
   await sprungWithin(sprung, 5_000, 'COMMIT');
   assert.equal(first.status, 503, JSON.stringify(first.body));
@@ -126,11 +127,12 @@ test('a result that cannot be written in a Postgres blip is written once it is b
   const tenant = await createTenant(t.api);
   const api = t.api.as(tenant.apiKey);
   await createEndpoint(api, tenant.id, { url: `${rcv.url}/blip`, eventTypes: ['order.paid'] });
-  // The statement recording the attempt dies with its connection before reaching Postgres.
-  const sprung = proxy.dropRequest('INSERT INTO attempts');
+  // The statement recording the attempt (prepared: named on the wire every time) dies with its
+  // connection before reaching Postgres.
+  const sprung = proxy.dropRequest('tern_record_attempts');
   const res = await triggerOnce(api, tenant.id, 'order.paid', 'blip');
   assert.equal(res.status, 202);
-  await sprungWithin(sprung, 10_000, 'INSERT INTO attempts');
+  await sprungWithin(sprung, 10_000, 'tern_record_attempts');
   const delivery = await eventually(
     async () => {
       const d = await api.get(`/v1/tenants/${tenant.id}/deliveries?eventId=${res.id}`);
