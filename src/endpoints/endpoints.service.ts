@@ -22,7 +22,6 @@ import { DeliveryLifecycleService } from '../deliveries/delivery-lifecycle.servi
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { FieldProblem, invalid, notFound, TernError } from '../common/errors';
 import { newId } from '../common/ids';
-import { preparedStatement, runPrepared } from '../database/prepared-statement';
 import { decodeCursor, pageLimit, toPage } from '../common/pagination';
 import { normaliseTargetUrl, TargetUrl } from '../net/target-url';
 import { resolveAndVet, TargetError } from '../net/resolve';
@@ -33,16 +32,6 @@ export const DISABLED_BY_API = 'disabled by API';
 
 /** The key of one (tenant, type) pair in subscribersOfMany's answer. */
 export const subscriberKey = (tenantId: string, type: string): string => `${tenantId}\u0000${type}`;
-/** Endpoints subscribed to each (tenant $1, type $2) through one of the type's patterns $3. */
-const SUBSCRIBERS = preparedStatement(
-  'tern_subscribers',
-  `SELECT DISTINCT p.tenant_id, p.type, e.id, e.enabled
-     FROM unnest($1::text[], $2::text[], $3::text[]) AS p(tenant_id, type, pattern)
-     JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
-     JOIN endpoints e ON e.id = s.endpoint_id
-    WHERE e.deleted_at IS NULL
-    ORDER BY e.id`,
-);
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const PREVIOUS_SECRET_TTL = '24 hours';
 
@@ -264,7 +253,15 @@ export class EndpointsService {
     for (const key of seen) out.set(key, []);
     if (patterns.length === 0) return out;
     const rows: { tenant_id: string; type: string; id: string; enabled: boolean }[] =
-      await runPrepared(manager, SUBSCRIBERS, [tenants, types, patterns]);
+      await manager.query(
+        `SELECT DISTINCT p.tenant_id, p.type, e.id, e.enabled
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS p(tenant_id, type, pattern)
+         JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
+         JOIN endpoints e ON e.id = s.endpoint_id
+        WHERE e.deleted_at IS NULL
+        ORDER BY e.id`,
+        [tenants, types, patterns],
+      );
     for (const r of rows)
       out.get(subscriberKey(r.tenant_id, r.type))!.push({ id: r.id, enabled: r.enabled });
     return out;
