@@ -159,17 +159,21 @@ async function seed(db) {
            FROM ev
        )
        INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
-                               max_attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at)
+                               max_attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at,
+                               claim_id, lease_expires_at)
        SELECT pg_temp.tern_id('dlv', d.ms, 'dlv' || d.g || '.' || d.s), d.tenant, pg_temp.tern_id('evt', d.evms, 'evt' || d.g),
-              d.endpoint, d.type, d.status,
+              -- one in flight is stored pending, held by a claim (DELIVERY_STATUS_SQL)
+              d.endpoint, d.type, CASE WHEN d.status = 'sending' THEN 'pending' ELSE d.status END,
               CASE d.status WHEN 'succeeded' THEN 1 + (d.p < 0.05)::int WHEN 'failed' THEN 5
                             WHEN 'pending' THEN 1 + (d.g % 3) WHEN 'sending' THEN 1 + (d.g % 2) ELSE 2 END,
               5,
-              CASE WHEN d.status = 'pending' THEN to_timestamp(d.ms / 1000.0) + interval '5 minutes' END,
+              CASE WHEN d.status IN ('pending', 'sending') THEN to_timestamp(d.ms / 1000.0) + interval '5 minutes' END,
               CASE d.status WHEN 'succeeded' THEN 200 WHEN 'failed' THEN 500 WHEN 'pending' THEN 503
                             WHEN 'paused' THEN 500 END,
               CASE d.status WHEN 'failed' THEN 'HTTP 500' WHEN 'pending' THEN 'HTTP 503' WHEN 'paused' THEN 'HTTP 500' END,
-              to_timestamp(d.ms / 1000.0), to_timestamp(d.ms / 1000.0) + interval '2 seconds'
+              to_timestamp(d.ms / 1000.0), to_timestamp(d.ms / 1000.0) + interval '2 seconds',
+              CASE WHEN d.status = 'sending' THEN gen_random_uuid() END,
+              CASE WHEN d.status = 'sending' THEN to_timestamp(d.ms / 1000.0) + interval '5 minutes 45 seconds' END
          FROM (
            SELECT d0.*,
                   CASE WHEN d0.age > 0.995 THEN                          -- the last few hours: retries in flight
@@ -210,7 +214,8 @@ async function seed(db) {
             pg_size_pretty(pg_database_size(current_database())) AS database_size`,
   );
   const { rows: statuses } = await db.query(
-    'SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY n DESC',
+    `SELECT CASE WHEN claim_id IS NOT NULL THEN 'sending' ELSE status END AS status, count(*)::int AS n
+       FROM deliveries GROUP BY 1 ORDER BY n DESC`,
   );
   const summary = {
     ...stats[0],

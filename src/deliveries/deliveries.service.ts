@@ -5,7 +5,12 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Delivery, DeliveryStatus } from './entities/delivery.entity';
 import { Attempt } from './entities/attempt.entity';
-import { DELIVERY_LOG_COLUMNS, DeliveryLogFilter, deliveryLogQuery } from './delivery-log.query';
+import {
+  DELIVERY_LOG_COLUMNS,
+  DELIVERY_STATUS_SQL,
+  DeliveryLogFilter,
+  deliveryLogQuery,
+} from './delivery-log.query';
 import { ListAllDeliveriesQuery, ListDeliveriesQuery } from './dto/list-deliveries.query';
 import { AttemptResponse, DeliveryDetailResponse, DeliveryResponse } from './dto/delivery.response';
 import { decodeCursor, Page, pageLimit, toPage } from '../common/pagination';
@@ -109,7 +114,7 @@ export class DeliveriesService implements OnModuleInit {
   /** How many deliveries are in each status, over the whole table (a metrics gauge). */
   async countByStatus(): Promise<Record<string, number>> {
     const rows: { status: string; n: string }[] = await this.deliveries.query(
-      `SELECT status, count(*) AS n FROM deliveries GROUP BY status`,
+      `SELECT ${DELIVERY_STATUS_SQL} AS status, count(*) AS n FROM deliveries GROUP BY 1`,
     );
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }

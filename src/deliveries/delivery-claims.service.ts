@@ -54,6 +54,8 @@ export class DeliveryClaimsService {
    * finished, paused or not yet due are left alone, so a job that runs twice sends nothing twice.
    * A due delivery whose endpoint was deleted or disabled meanwhile is not sent: it becomes
    * `cancelled` or `paused` (a manual retry and a `webhook.test` still go to a disabled endpoint).
+   * A claimed row keeps status 'pending' (shown as `sending`, see DELIVERY_STATUS_SQL): the claim
+   * sets only columns no index covers, so Postgres writes no index entry for it.
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
@@ -62,20 +64,20 @@ export class DeliveryClaimsService {
          SELECT d.id, ep.deleted_at IS NULL AND (ep.enabled OR d.manual_retry OR d.event_type = 'webhook.test') AS sendable,
                 ep.deleted_at IS NOT NULL AS gone
            FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
-          WHERE d.id = ANY($1::text[]) AND d.status = 'pending'
+          WHERE d.id = ANY($1::text[]) AND d.status = 'pending' AND d.claim_id IS NULL
             AND d.next_attempt_at <= now() + interval '250 milliseconds'
        ), parked AS (
          UPDATE deliveries d
             SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
                 updated_at = now()
            FROM due
-          WHERE d.id = due.id AND NOT due.sendable AND d.status = 'pending'
+          WHERE d.id = due.id AND NOT due.sendable AND d.status = 'pending' AND d.claim_id IS NULL
        ), claimed AS (
          UPDATE deliveries d
-            SET status = 'sending', claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
+            SET claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
                 lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
            FROM due
-          WHERE d.id = due.id AND due.sendable AND d.status = 'pending'
+          WHERE d.id = due.id AND due.sendable AND d.status = 'pending' AND d.claim_id IS NULL
             AND d.next_attempt_at <= now() + interval '250 milliseconds'
          RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
                    d.is_alert, d.manual_retry
@@ -173,10 +175,15 @@ export class DeliveryClaimsService {
    */
   async releaseExpiredLeases(limit: number): Promise<[string, string][]> {
     return this.dataSource.transaction(async (m) => {
+      // No index covers the lease (a claim must write none, see claim): a claimed row is pending
+      // and was due when claimed, so it is found among the due index's rows that are past due.
+      // Rows still 'sending' were claimed by a worker older than the HotClaims migration.
       const expired: { id: string; endpoint_id: string; attempts: number; claimed_at: Date }[] =
         await m.query(
           `SELECT id, endpoint_id, attempts, updated_at AS claimed_at FROM deliveries
-          WHERE status = 'sending' AND lease_expires_at < now()
+          WHERE ((status = 'pending' AND next_attempt_at < now() AND claim_id IS NOT NULL)
+                 OR status = 'sending')
+            AND lease_expires_at < now()
           ORDER BY lease_expires_at LIMIT $1
           FOR UPDATE SKIP LOCKED`,
           [limit],
@@ -223,7 +230,8 @@ export class DeliveryClaimsService {
     const rows: { id: string; endpoint_id: string; next_attempt_at: Date }[] =
       await this.dataSource.query(
         `SELECT id, endpoint_id, next_attempt_at FROM deliveries
-        WHERE status = 'pending' AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
+        WHERE status = 'pending' AND claim_id IS NULL
+          AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
           AND ($3::timestamptz IS NULL OR (next_attempt_at, id) > ($3::timestamptz, $4::text))
         ORDER BY next_attempt_at, id LIMIT $2`,
         [graceMs, limit, after?.at ?? null, after?.id ?? ''],

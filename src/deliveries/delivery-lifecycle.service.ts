@@ -7,11 +7,14 @@ import { MetricsService } from '../metrics/metrics.service';
 @Injectable()
 export class DeliveryLifecycleService {
   constructor(private readonly metrics: MetricsService) {}
-  /** Disabled endpoint: its waiting deliveries stop (kept as `paused`). Returns how many. */
+  /**
+   * Disabled endpoint: its waiting deliveries stop (kept as `paused`). One in flight finishes its
+   * attempt; its result write makes a retry `paused` instead. Returns how many.
+   */
   async pauseEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
     const [, count] = await manager.query(
       `UPDATE deliveries SET status = 'paused', next_attempt_at = NULL, updated_at = now()
-        WHERE endpoint_id = $1 AND status = 'pending'`,
+        WHERE endpoint_id = $1 AND status = 'pending' AND claim_id IS NULL`,
       [endpointId],
     );
     return count ?? 0;
@@ -32,7 +35,7 @@ export class DeliveryLifecycleService {
     const [, count] = await manager.query(
       `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_expires_at = NULL,
               claim_id = NULL, updated_at = now()
-                WHERE endpoint_id = $1 AND status IN ('pending', 'paused', 'sending')`,
+        WHERE endpoint_id = $1 AND status IN ('pending', 'paused', 'sending')`,
       [endpointId],
     );
     if (count) this.metrics.deliveryOutcome('cancelled', count);

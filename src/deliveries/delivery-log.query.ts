@@ -39,9 +39,23 @@ export interface DeliveryLogFilter {
  */
 export const ID_TIME_SLACK_MS = 60_000;
 
+/**
+ * A delivery in flight keeps status 'pending' in its row, held by its claim_id: the claim then
+ * changes no indexed column and Postgres makes it a heap-only update, with no index writes
+ * (migrations/1732370000000-HotClaims.ts). This is the contract's status of a row.
+ */
+export const DELIVERY_STATUS_SQL = `CASE WHEN claim_id IS NOT NULL THEN 'sending' ELSE status END`;
+
+/** The stored form of one contract status, as SQL on a deliveries row; `param` binds a value. */
+export function deliveryStatusCondition(status: string, param: (v: unknown) => string): string {
+  if (status === 'sending') return `status = 'pending' AND claim_id IS NOT NULL`;
+  if (status === 'pending') return `status = 'pending' AND claim_id IS NULL`;
+  return `status = ${param(status)}`;
+}
+
 export const DELIVERY_LOG_COLUMNS =
-  'id, tenant_id, event_id, endpoint_id, event_type, status, attempts, next_attempt_at, ' +
-  'last_status_code, last_error, created_at, updated_at';
+  `id, tenant_id, event_id, endpoint_id, event_type, ${DELIVERY_STATUS_SQL} AS status, attempts, ` +
+  'next_attempt_at, last_status_code, last_error, created_at, updated_at';
 
 export interface SqlQuery {
   sql: string;
@@ -90,9 +104,9 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
     );
   };
   if (statuses.length <= 1) {
-    return { sql: select(statuses.map((s) => `status = ${param(s)}`)), params };
+    return { sql: select(statuses.map((s) => deliveryStatusCondition(s, param))), params };
   }
-  const branches = statuses.map((s) => `(${select([`status = ${param(s)}`])})`);
+  const branches = statuses.map((s) => `(${select([deliveryStatusCondition(s, param)])})`);
   return {
     sql: `SELECT * FROM (${branches.join(' UNION ALL ')}) d ORDER BY id DESC LIMIT ${lim}`,
     params,

@@ -14,6 +14,7 @@ import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
 import { AcceptedEventDto, EventDeliveryRefDto, EventDto } from './dto/event-response.dto';
 import { DeliveriesService } from '../deliveries/deliveries.service';
+import { DELIVERY_STATUS_SQL } from '../deliveries/delivery-log.query';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface TriggerInput {
@@ -320,7 +321,8 @@ export class EventsService {
     const deliveries: { id: string; event_id: string; endpoint_id: string; status: string }[] =
       events.length
         ? await manager.query(
-            `SELECT id, event_id, endpoint_id, status FROM deliveries WHERE event_id = ANY($1) ORDER BY id`,
+            `SELECT id, event_id, endpoint_id, ${DELIVERY_STATUS_SQL} AS status
+               FROM deliveries WHERE event_id = ANY($1) ORDER BY id`,
             [events.map((e) => e.id)],
           )
         : [];

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { EventsService } from '../events/events.service';
 import { EndpointsService } from '../endpoints/endpoints.service';
 import { DeliveryQueue } from '../queue/delivery-queue';
+import { DELIVERY_STATUS_SQL } from '../deliveries/delivery-log.query';
 import { conflict, invalid, notFound } from '../common/errors';
 import { AcceptedEventDto } from '../events/dto/event-response.dto';
 import { RecoverResultDto, RetryResultDto } from './dto/replay.dto';
@@ -28,7 +29,8 @@ export class ReplaysService {
     const rows: { id: string; endpoint_id: string; status: string; next_attempt_at: Date }[] =
       await this.dataSource.transaction(async (m) => {
         const found: { status: string }[] = await m.query(
-          `SELECT status FROM deliveries WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
+          `SELECT ${DELIVERY_STATUS_SQL} AS status FROM deliveries
+            WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
           [deliveryId, tenantId],
         );
         if (found.length === 0) throw notFound('Delivery');

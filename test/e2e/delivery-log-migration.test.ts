@@ -1,10 +1,12 @@
-// The DeliveryLogIndexes migration goes down and up again cleanly on a migrated database.
+// The DeliveryLogIndexes and HotClaims migrations go down and up again cleanly on a migrated
+// database.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../support/harness';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-DeliveryLogIndexes';
+import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
@@ -40,8 +42,58 @@ async function schema(): Promise<{
   };
 }
 
-test('down restores the initial schema and up applies the log indexes again', async () => {
+test('HotClaims: down brings back the lease index and sending rows, up takes them away again', async () => {
+  const migration = new HotClaims1732370000000();
+  const head = await schema();
+  assert.equal(head.indexes.deliveries_lease_idx, undefined);
+  assert.deepEqual(head.options, ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=80']);
+  await ds.query(`INSERT INTO tenants (id, name) VALUES ('t_mig', 't')`);
+  await ds.query(
+    `INSERT INTO endpoints (id, tenant_id, url, secret) VALUES ('ep_mig', 't_mig', 'https://x.example', 's')`,
+  );
+  await ds.query(
+    `INSERT INTO events (id, tenant_id, type, body) VALUES ('evt_mig', 't_mig', 'a.b', '{}')`,
+  );
+  await ds.query(
+    `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
+                             next_attempt_at, claim_id, lease_expires_at)
+     VALUES ('dlv_mig_1', 't_mig', 'evt_mig', 'ep_mig', 'a.b', 'pending', 5, now(), gen_random_uuid(), now()),
+            ('dlv_mig_2', 't_mig', 'evt_mig', 'ep_mig', 'a.b', 'pending', 5, now(), NULL, NULL)`,
+  );
+  const statuses = async () =>
+    (
+      (await ds.query(
+        `SELECT id, status FROM deliveries WHERE tenant_id = 't_mig' ORDER BY id`,
+      )) as {
+        status: string;
+      }[]
+    ).map((r) => r.status);
+  const runner = ds.createQueryRunner();
+  try {
+    await migration.down(runner);
+    const down = await schema();
+    assert.match(down.indexes.deliveries_lease_idx, /lease_expires_at IS NOT NULL/);
+    assert.deepEqual(down.options, ['autovacuum_analyze_scale_factor=0.02']);
+    assert.deepEqual(await statuses(), ['sending', 'pending'], 'the claimed row is sending again');
+    await migration.up(runner);
+    assert.deepEqual(await schema(), head);
+    assert.deepEqual(
+      await statuses(),
+      ['pending', 'pending'],
+      'held by its claim, shown as sending',
+    );
+  } finally {
+    await ds.query(`DELETE FROM tenants WHERE id = 't_mig'`);
+    await runner.release();
+  }
+});
+
+test('DeliveryLogIndexes: down restores the initial schema and up applies the log indexes again', async () => {
   const migration = new DeliveryLogIndexes1732360000000();
+  const runner = ds.createQueryRunner();
+  // The later HotClaims migration is taken back first, and applied again at the end.
+  const hotClaims = new HotClaims1732370000000();
+  await hotClaims.down(runner);
   const up = await schema();
   assert.ok(up.indexes.deliveries_endpoint_status_idx);
   assert.match(up.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)/);
@@ -50,7 +102,6 @@ test('down restores the initial schema and up applies the log indexes again', as
   assert.deepEqual(up.stats, ['deliveries_endpoint_tenant_deps']);
   assert.deepEqual(up.options, ['autovacuum_analyze_scale_factor=0.02']);
 
-  const runner = ds.createQueryRunner();
   try {
     await migration.down(runner);
     const down = await schema();
@@ -63,6 +114,7 @@ test('down restores the initial schema and up applies the log indexes again', as
 
     await migration.up(runner);
     assert.deepEqual(await schema(), up);
+    await hotClaims.up(runner);
   } finally {
     await runner.release();
   }

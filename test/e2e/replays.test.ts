@@ -171,3 +171,44 @@ test('test: a webhook.test event goes to that endpoint alone, subscribed or not'
   assert.ok(other.id);
   assert.equal((await api.post(`/v1/tenants/${tenantId}/endpoints/ep_missing/test`)).status, 404);
 });
+
+test('an attempt in flight shows as sending, is found by status=sending, and refuses a retry (409)', async () => {
+  await createEventType(t.api, 'order.shipped');
+  let answer: (() => void) | undefined;
+  rcv.respond((r, res) =>
+    r.url !== '/in-flight'
+      ? void res.end('ok')
+      : new Promise<void>((resolve) => {
+          answer = () => {
+            res.end('ok');
+            resolve();
+          };
+        }),
+  );
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/in-flight`,
+    eventTypes: ['order.shipped'],
+  });
+  const ev = await api.post(`/v1/tenants/${tenantId}/events`, {
+    type: 'order.shipped',
+    data: { n: 3 },
+  });
+  const id = ev.body.deliveries.find((d: { endpointId: string }) => d.endpointId === ep.id).id;
+  await eventually(async () => answer !== undefined, 10_000, 'the attempt reached the receiver');
+  assert.equal((await get(id)).status, 'sending');
+  const list = async (status: string) =>
+    (
+      await api.get(`/v1/tenants/${tenantId}/deliveries?endpointId=${ep.id}&status=${status}`)
+    ).body.data.map((d: { id: string }) => d.id);
+  assert.deepEqual(await list('sending'), [id]);
+  assert.deepEqual(await list('pending'), []);
+  const event = await api.get(`/v1/tenants/${tenantId}/events/${ev.body.id}`);
+  assert.equal(event.body.deliveries.find((d: { id: string }) => d.id === id).status, 'sending');
+  const retry = await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`);
+  assert.equal(retry.status, 409);
+  assert.match(retry.body.message, /in flight/);
+  answer!();
+  await statusIs(id, 'succeeded');
+  assert.deepEqual(await list('sending'), []);
+  rcv.respond((_r, res) => void res.end('ok'));
+});

@@ -107,22 +107,26 @@ export class LogRows {
   async delivery(d: DeliveryRowInput): Promise<string> {
     const id = d.id ?? idAt('dlv', d.createdAt.getTime());
     await this.db.query(
+      // A `sending` delivery is stored as a pending one held by a claim (DELIVERY_STATUS_SQL).
       `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
                                max_attempts, next_attempt_at, last_status_code, last_error,
-                               created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 5, $8, $9, $10, $11, $11)`,
+                               created_at, updated_at, claim_id, lease_expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 5, $8, $9, $10, $11, $11,
+               CASE WHEN $12 THEN gen_random_uuid() END,
+               CASE WHEN $12 THEN now() + interval '1 minute' END)`,
       [
         id,
         d.tenantId,
         d.eventId,
         d.endpointId,
         d.eventType,
-        d.status,
+        d.status === 'sending' ? 'pending' : d.status,
         d.attempts ?? 0,
         d.nextAttemptAt ?? null,
         d.lastStatusCode ?? null,
         d.lastError ?? null,
         d.createdAt,
+        d.status === 'sending',
       ],
     );
     return id;

@@ -40,10 +40,25 @@ test('several statuses: one ordered, limited branch each, merged and limited aga
     norm(q.sql),
     'SELECT * FROM (' +
       '(SELECT … FROM deliveries WHERE tenant_id = $1 AND status = $3 ORDER BY id DESC LIMIT $2) UNION ALL ' +
-      '(SELECT … FROM deliveries WHERE tenant_id = $1 AND status = $4 ORDER BY id DESC LIMIT $2)' +
+      "(SELECT … FROM deliveries WHERE tenant_id = $1 AND status = 'pending' AND claim_id IS NULL ORDER BY id DESC LIMIT $2)" +
       ') d ORDER BY id DESC LIMIT $2',
   );
-  assert.deepEqual(q.params, ['acme', 3, 'failed', 'pending']);
+  assert.deepEqual(q.params, ['acme', 3, 'failed']);
+});
+
+test('sending is a pending row held by a claim; pending is one that is not', () => {
+  const sending = deliveryLogQuery({ tenantId: 'acme', statuses: ['sending'] }, 3);
+  assert.match(
+    sending.sql,
+    / WHERE tenant_id = \$1 AND status = 'pending' AND claim_id IS NOT NULL /,
+  );
+  const pending = deliveryLogQuery({ tenantId: 'acme', statuses: ['pending'] }, 3);
+  assert.match(pending.sql, / WHERE tenant_id = \$1 AND status = 'pending' AND claim_id IS NULL /);
+  assert.match(
+    sending.sql,
+    /CASE WHEN claim_id IS NOT NULL THEN 'sending' ELSE status END AS status/,
+    'the status shown is derived the same way',
+  );
 });
 
 test('since/until: id bounds, and created_at deciding only near the edges', () => {
