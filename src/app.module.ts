@@ -8,6 +8,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { TernConfig } from './config/config';
 import { TernConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
+import { DatabaseModule } from './database/database.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { AuthModule } from './auth/auth.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -50,6 +51,7 @@ export class AppModule {
         prefix: config.queuePrefix,
         redis: { retryStrategy: queueReconnectDelayMs },
       }),
+      DatabaseModule,
       AuthModule,
       MetricsModule,
       HealthModule,

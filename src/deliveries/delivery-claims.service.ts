@@ -3,6 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { newId } from '../common/ids';
+import { preparedStatement, runPrepared } from '../database/prepared-statement';
 
 /** A claimed delivery with everything needed to send it. */
 export interface ClaimedDelivery {
@@ -45,6 +46,78 @@ export interface AttemptRecord {
 
 const LOST_ATTEMPT = 'no result: the worker stopped during the attempt (lease expired)';
 
+/** Claims the due, sendable deliveries among $1 for claim $2 with a lease of $3 ms (see claim). */
+const CLAIM = preparedStatement(
+  'tern_claim_deliveries',
+  `WITH due AS (
+     SELECT d.id, ep.deleted_at IS NULL AND (ep.enabled OR d.manual_retry OR d.event_type = 'webhook.test') AS sendable,
+            ep.deleted_at IS NOT NULL AS gone
+       FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
+      WHERE d.id = ANY($1::text[]) AND d.status = 'pending' AND d.claim_id IS NULL
+        AND d.next_attempt_at <= now() + interval '250 milliseconds'
+   ), parked AS (
+     UPDATE deliveries d
+        SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
+            updated_at = now()
+       FROM due
+      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND NOT due.sendable
+        AND d.status = 'pending' AND d.claim_id IS NULL
+   ), claimed AS (
+     UPDATE deliveries d
+        SET claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
+            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+       FROM due
+      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND due.sendable
+        AND d.status = 'pending' AND d.claim_id IS NULL
+        AND d.next_attempt_at <= now() + interval '250 milliseconds'
+     RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
+               d.is_alert, d.manual_retry
+   )
+   SELECT c.*, e.body, ep.url, ep.headers, ep.secret, ep.enabled, ep.rate_limit_per_second,
+          CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS previous_secret
+     FROM claimed c
+     JOIN events e ON e.id = c.event_id
+     JOIN endpoints ep ON ep.id = c.endpoint_id`,
+);
+
+/** Records a batch of attempts and moves their deliveries on (see record). */
+const RECORD = preparedStatement(
+  'tern_record_attempts',
+  `WITH r0 AS (
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[],
+                          $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[], $13::int[],
+                          $14::text[])
+       AS r(id, claim_id, status, retry_ms, status_code, error, attempt, duration_ms,
+            response_body, started_at, attempt_id, max_attempts, endpoint_id)
+   ), r AS (
+     -- A retry for an endpoint disabled while the attempt ran waits paused instead.
+     SELECT r0.*, CASE WHEN r0.status = 'pending'
+                        AND NOT (SELECT ep.enabled FROM endpoints ep WHERE ep.id = r0.endpoint_id)
+                       THEN 'paused' ELSE r0.status END AS next_status
+       FROM r0
+   ), upd AS (
+     UPDATE deliveries d
+        SET status = r.next_status,
+            next_attempt_at = CASE WHEN r.next_status = 'pending'
+                                   THEN now() + make_interval(secs => r.retry_ms::double precision / 1000) END,
+            max_attempts = GREATEST(d.max_attempts, r.max_attempts),
+            manual_retry = CASE WHEN r.next_status = 'paused' THEN false ELSE d.manual_retry END,
+            lease_expires_at = NULL, claim_id = NULL, last_status_code = r.status_code,
+            last_error = r.error, updated_at = now()
+       FROM r
+      WHERE d.id = ANY($1::text[]) AND d.id = r.id AND d.claim_id = r.claim_id
+     RETURNING d.id
+   ), ins AS (
+     INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, response_body, error)
+     SELECT r.attempt_id, r.id, r.attempt, r.started_at, r.duration_ms, r.status_code, r.response_body, r.error
+       FROM r JOIN upd ON upd.id = r.id
+   ), ok AS (
+     UPDATE endpoints SET consecutive_failures = 0
+      WHERE id = ANY($12::text[]) AND consecutive_failures > 0
+   )
+   SELECT id FROM upd`,
+);
+
 @Injectable()
 export class DeliveryClaimsService {
   constructor(private readonly dataSource: DataSource) {}
@@ -56,39 +129,14 @@ export class DeliveryClaimsService {
    * `cancelled` or `paused` (a manual retry and a `webhook.test` still go to a disabled endpoint).
    * A claimed row keeps status 'pending' (shown as `sending`, see DELIVERY_STATUS_SQL): the claim
    * sets only columns no index covers, so Postgres writes no index entry for it.
+   *
+   * Each UPDATE names the ids (`id = ANY`) as well as joining on them: over many ids that makes a
+   * sequential scan cost what it really costs, which the planner otherwise judged cheaper than the
+   * ids' index lookups on a table of a few thousand rows (see TableStatisticsService for the rest).
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
-    const rows: any[] = await this.dataSource.query(
-      `WITH due AS (
-         SELECT d.id, ep.deleted_at IS NULL AND (ep.enabled OR d.manual_retry OR d.event_type = 'webhook.test') AS sendable,
-                ep.deleted_at IS NOT NULL AS gone
-           FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
-          WHERE d.id = ANY($1::text[]) AND d.status = 'pending' AND d.claim_id IS NULL
-            AND d.next_attempt_at <= now() + interval '250 milliseconds'
-       ), parked AS (
-         UPDATE deliveries d
-            SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
-                updated_at = now()
-           FROM due
-          WHERE d.id = due.id AND NOT due.sendable AND d.status = 'pending' AND d.claim_id IS NULL
-       ), claimed AS (
-         UPDATE deliveries d
-            SET claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
-                lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-           FROM due
-          WHERE d.id = due.id AND due.sendable AND d.status = 'pending' AND d.claim_id IS NULL
-            AND d.next_attempt_at <= now() + interval '250 milliseconds'
-         RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
-                   d.is_alert, d.manual_retry
-       )
-       SELECT c.*, e.body, ep.url, ep.headers, ep.secret, ep.enabled, ep.rate_limit_per_second,
-              CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS previous_secret
-         FROM claimed c
-         JOIN events e ON e.id = c.event_id
-         JOIN endpoints ep ON ep.id = c.endpoint_id`,
-      [ids, claimId, leaseMs],
-    );
+    const rows: any[] = await runPrepared(this.dataSource, CLAIM, [ids, claimId, leaseMs]);
     return rows.map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
@@ -111,7 +159,8 @@ export class DeliveryClaimsService {
 
   /**
    * Records attempts and moves their deliveries on, in one statement. Only rows whose claim is
-   * still ours are written; returns the ids that were.
+   * still ours are written; returns the ids that were. As in claim, deliveries are reached by id
+   * only (`= ANY`), and each endpoint by its key.
    */
   async record(results: AttemptRecord[]): Promise<Set<string>> {
     if (results.length === 0) return new Set();
@@ -119,53 +168,22 @@ export class DeliveryClaimsService {
     const succeededEndpoints = [
       ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),
     ];
-    const rows: { id: string }[] = await this.dataSource.query(
-      `WITH r0 AS (
-         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[],
-                              $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[], $13::int[])
-           AS r(id, claim_id, status, retry_ms, status_code, error, attempt, duration_ms,
-                response_body, started_at, attempt_id, max_attempts)
-       ), r AS (
-         -- A retry for an endpoint disabled while the attempt ran waits paused instead.
-         SELECT r0.*, CASE WHEN r0.status = 'pending' AND NOT ep.enabled THEN 'paused' ELSE r0.status END AS next_status
-           FROM r0 JOIN deliveries d ON d.id = r0.id JOIN endpoints ep ON ep.id = d.endpoint_id
-       ), upd AS (
-         UPDATE deliveries d
-            SET status = r.next_status,
-                next_attempt_at = CASE WHEN r.next_status = 'pending'
-                                       THEN now() + make_interval(secs => r.retry_ms::double precision / 1000) END,
-                max_attempts = GREATEST(d.max_attempts, r.max_attempts),
-                manual_retry = CASE WHEN r.next_status = 'paused' THEN false ELSE d.manual_retry END,
-                lease_expires_at = NULL, claim_id = NULL, last_status_code = r.status_code,
-                last_error = r.error, updated_at = now()
-           FROM r
-          WHERE d.id = r.id AND d.claim_id = r.claim_id
-         RETURNING d.id
-       ), ins AS (
-         INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, response_body, error)
-         SELECT r.attempt_id, r.id, r.attempt, r.started_at, r.duration_ms, r.status_code, r.response_body, r.error
-           FROM r JOIN upd ON upd.id = r.id
-       ), ok AS (
-         UPDATE endpoints SET consecutive_failures = 0
-          WHERE id = ANY($12::text[]) AND consecutive_failures > 0
-       )
-       SELECT id FROM upd`,
-      [
-        col((r) => r.deliveryId),
-        col((r) => r.claimId),
-        col((r) => r.status),
-        col((r) => (r.retryInMs === null ? null : Math.round(r.retryInMs))),
-        col((r) => r.statusCode),
-        col((r) => r.error),
-        col((r) => r.attempt),
-        col((r) => Math.round(r.durationMs)),
-        col((r) => r.responseBody),
-        col((r) => r.startedAt),
-        col(() => newId('att')),
-        succeededEndpoints,
-        col((r) => r.maxAttemptsAtLeast),
-      ],
-    );
+    const rows: { id: string }[] = await runPrepared(this.dataSource, RECORD, [
+      col((r) => r.deliveryId),
+      col((r) => r.claimId),
+      col((r) => r.status),
+      col((r) => (r.retryInMs === null ? null : Math.round(r.retryInMs))),
+      col((r) => r.statusCode),
+      col((r) => r.error),
+      col((r) => r.attempt),
+      col((r) => Math.round(r.durationMs)),
+      col((r) => r.responseBody),
+      col((r) => r.startedAt),
+      col(() => newId('att')),
+      succeededEndpoints,
+      col((r) => r.maxAttemptsAtLeast),
+      col((r) => r.endpointId),
+    ]);
     return new Set(rows.map((r) => r.id));
   }
 

@@ -127,11 +127,12 @@ test('a result that cannot be written in a Postgres blip is written once it is b
   const tenant = await createTenant(t.api);
   const api = t.api.as(tenant.apiKey);
   await createEndpoint(api, tenant.id, { url: `${rcv.url}/blip`, eventTypes: ['order.paid'] });
-  // The statement recording the attempt dies with its connection before reaching Postgres.
-  const sprung = proxy.dropRequest('INSERT INTO attempts');
+  // The statement recording the attempt (prepared: named on the wire every time) dies with its
+  // connection before reaching Postgres.
+  const sprung = proxy.dropRequest('tern_record_attempts');
   const res = await triggerOnce(api, tenant.id, 'order.paid', 'blip');
   assert.equal(res.status, 202);
-  await sprungWithin(sprung, 10_000, 'INSERT INTO attempts');
+  await sprungWithin(sprung, 10_000, 'tern_record_attempts');
   const delivery = await eventually(
     async () => {
       const d = await api.get(`/v1/tenants/${tenant.id}/deliveries?eventId=${res.id}`);
