@@ -9,8 +9,16 @@ const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ADMIN_KEY = 'bench_admin_key_0123456789abcdef';
+/** The node flags `npm start` gives Tern (package.json), so the bench runs it as a user does. */
+const START_FLAGS = /node ((?:--\S+ )*)dist\/src\/main\.js/
+  .exec(require('../package.json').scripts.start)[1]
+  .split(' ')
+  .filter(Boolean);
 /** Extra node flags for Tern's processes, e.g. BENCH_TERN_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof". */
-const NODE_ARGS = (process.env.BENCH_TERN_NODE_ARGS || '').split(' ').filter(Boolean);
+const NODE_ARGS = [
+  ...START_FLAGS,
+  ...(process.env.BENCH_TERN_NODE_ARGS || '').split(' ').filter(Boolean),
+];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
