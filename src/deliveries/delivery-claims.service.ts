@@ -46,30 +46,38 @@ export interface AttemptRecord {
 
 const LOST_ATTEMPT = 'no result: the worker stopped during the attempt (lease expired)';
 
-/** Claims the due, sendable deliveries among $1 for claim $2 with a lease of $3 ms (see claim). */
+/**
+ * Claims the due, sendable deliveries among $1 for claim $2 with a lease of $3 ms (see claim).
+ *
+ * Rows are reached by their ids and nothing else: `claimable` is a CASE, which no index matches
+ * and no partial index's predicate can be proved from, so the only ways in are the primary key
+ * (`id = ANY`) or a scan that `= ANY` over many ids prices as dear as it is. Written plainly, the
+ * planner would read the due index, or every pending row, instead whenever its statistics called
+ * pending rows rare; with autovacuum off those indexes also keep every dead entry, and such a
+ * claim cost 11 ms instead of a fraction of one (bench/cost.js). The UPDATEs test it again on the
+ * row they lock, so a row claimed or changed meanwhile is left alone.
+ */
+const CLAIMABLE = `CASE WHEN d.status = 'pending' AND d.claim_id IS NULL
+                        AND d.next_attempt_at <= now() + interval '250 milliseconds' THEN true END`;
 const CLAIM = preparedStatement(
   'tern_claim_deliveries',
   `WITH due AS (
      SELECT d.id, ep.deleted_at IS NULL AND (ep.enabled OR d.manual_retry OR d.event_type = 'webhook.test') AS sendable,
             ep.deleted_at IS NOT NULL AS gone
        FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
-      WHERE d.id = ANY($1::text[]) AND d.status = 'pending' AND d.claim_id IS NULL
-        AND d.next_attempt_at <= now() + interval '250 milliseconds'
+      WHERE d.id = ANY($1::text[]) AND ${CLAIMABLE}
    ), parked AS (
      UPDATE deliveries d
         SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
             updated_at = now()
        FROM due
-      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND NOT due.sendable
-        AND d.status = 'pending' AND d.claim_id IS NULL
+      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND NOT due.sendable AND ${CLAIMABLE}
    ), claimed AS (
      UPDATE deliveries d
         SET claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
             lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
        FROM due
-      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND due.sendable
-        AND d.status = 'pending' AND d.claim_id IS NULL
-        AND d.next_attempt_at <= now() + interval '250 milliseconds'
+      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND due.sendable AND ${CLAIMABLE}
      RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
                d.is_alert, d.manual_retry
    )
@@ -129,10 +137,7 @@ export class DeliveryClaimsService {
    * `cancelled` or `paused` (a manual retry and a `webhook.test` still go to a disabled endpoint).
    * A claimed row keeps status 'pending' (shown as `sending`, see DELIVERY_STATUS_SQL): the claim
    * sets only columns no index covers, so Postgres writes no index entry for it.
-   *
-   * Each UPDATE names the ids (`id = ANY`) as well as joining on them: over many ids that makes a
-   * sequential scan cost what it really costs, which the planner otherwise judged cheaper than the
-   * ids' index lookups on a table of a few thousand rows (see TableStatisticsService for the rest).
+   * Rows are reached by id only (see CLAIM).
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
