@@ -50,6 +50,7 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
   constructor(private readonly dataSource: DataSource) {}
 
   onApplicationBootstrap(): void {
+    void this.warnWithoutAutovacuum();
     this.timer = setInterval(() => {
       this.running ??= this.refresh().finally(() => (this.running = null));
     }, INTERVAL_MS);
@@ -60,6 +61,23 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /**
+   * Tern updates every delivery row two or three times: without autovacuum the dead versions stay
+   * in the table and its indexes for good, and old tables' statistics are never refreshed.
+   */
+  private async warnWithoutAutovacuum(): Promise<void> {
+    try {
+      const [{ on }] = await this.dataSource.query(`SELECT current_setting('autovacuum') AS on`);
+      if (on !== 'on')
+        this.logger.warn(
+          'autovacuum is off on this Postgres: dead rows will pile up in deliveries and its indexes, ' +
+            'and old tables keep stale statistics; turn it on (it is the default)',
+        );
+    } catch {
+      // not worth a word: the next queries say what is wrong with Postgres
+    }
   }
 
   /** One look at the tables, and ANALYZE where due. Returns the tables analyzed. */

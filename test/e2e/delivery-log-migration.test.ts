@@ -1,5 +1,5 @@
-// The DeliveryLogIndexes and HotClaims migrations go down and up again cleanly on a migrated
-// database.
+// The DeliveryLogIndexes, HotClaims and LogIndexesByStatus migrations go down and up again cleanly
+// on a migrated database.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
@@ -7,6 +7,7 @@ import { freshDatabase } from '../support/harness';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-DeliveryLogIndexes';
 import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
+import { LogIndexesByStatus1732380000000 } from '../../migrations/1732380000000-LogIndexesByStatus';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
@@ -41,6 +42,24 @@ async function schema(): Promise<{
     options: reloptions ?? [],
   };
 }
+
+test('LogIndexesByStatus: down brings back the (tenant_id, id) and (endpoint_id, id) indexes', async () => {
+  const migration = new LogIndexesByStatus1732380000000();
+  const head = await schema();
+  assert.equal(head.indexes.deliveries_tenant_idx, undefined);
+  assert.equal(head.indexes.deliveries_endpoint_idx, undefined);
+  const runner = ds.createQueryRunner();
+  try {
+    await migration.down(runner);
+    const down = await schema();
+    assert.match(down.indexes.deliveries_tenant_idx, /\(tenant_id, id DESC\)$/);
+    assert.match(down.indexes.deliveries_endpoint_idx, /\(endpoint_id, id DESC\)$/);
+    await migration.up(runner);
+    assert.deepEqual(await schema(), head);
+  } finally {
+    await runner.release();
+  }
+});
 
 test('HotClaims: down brings back the lease index and sending rows, up takes them away again', async () => {
   const migration = new HotClaims1732370000000();

@@ -99,3 +99,21 @@ test('firstBytes keeps at most 4 KiB and never splits a character', () => {
   assert.equal(firstBytes('a'.repeat(4095) + 'é'), 'a'.repeat(4095));
   assert.equal(firstBytes('é'.repeat(3000))!.length, 2048);
 });
+
+test("a tenant's or an endpoint's whole log: one ordered branch per stored status", () => {
+  const branches = (sql: string) => [...sql.matchAll(/status = '(\w+)'/g)].map((m) => m[1]);
+  const all = ['pending', 'succeeded', 'failed', 'paused', 'cancelled', 'sending'];
+  const tenant = deliveryLogQuery({ tenantId: 'acme' }, 51);
+  assert.deepEqual(branches(tenant.sql), all);
+  assert.match(
+    norm(tenant.sql),
+    /^SELECT \* FROM \(\(SELECT … FROM deliveries WHERE tenant_id = \$1 AND status = 'pending' ORDER BY id DESC LIMIT \$2\) UNION ALL /,
+  );
+  assert.match(tenant.sql, /\) d ORDER BY id DESC LIMIT \$2$/);
+  const endpoint = deliveryLogQuery({ endpointId: 'ep_x', eventType: 'a.b' }, 51);
+  assert.deepEqual(branches(endpoint.sql), all);
+  // The tenant's type index and the event index serve these without branches.
+  assert.deepEqual(branches(deliveryLogQuery({ tenantId: 'acme', eventType: 'a.b' }, 51).sql), []);
+  assert.deepEqual(branches(deliveryLogQuery({ tenantId: 'acme', eventId: 'evt_y' }, 51).sql), []);
+  assert.deepEqual(branches(deliveryLogQuery({}, 51).sql), []);
+});
