@@ -212,7 +212,12 @@ export function sendWebhook(
 
   return new Promise<SendResult>((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    // One hard deadline per attempt, from before the connection to the last byte read.
+    const timer = setTimeout(() => {
+      const reason = new Error(`no complete answer within ${req.timeoutMs} ms`);
+      reason.name = 'TimeoutError';
+      handler.abort(reason);
+    }, req.timeoutMs);
     const onShutdown = () => handler.abort(req.signal?.reason ?? new Error('aborted'));
     const handler: AttemptHandler = new AttemptHandler((err) => {
       if (settled) return;
@@ -239,12 +244,6 @@ export function sendWebhook(
         }),
       );
     });
-    // One hard deadline per attempt, from before the connection to the last byte read.
-    timer = setTimeout(() => {
-      const reason = new Error(`no complete answer within ${req.timeoutMs} ms`);
-      reason.name = 'TimeoutError';
-      handler.abort(reason);
-    }, req.timeoutMs);
     if (req.signal?.aborted) onShutdown();
     else req.signal?.addEventListener('abort', onShutdown, { once: true });
     try {
