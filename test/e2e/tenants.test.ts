@@ -1,7 +1,17 @@
 // Tenants over HTTP: create (with the first key), list, get, edit, delete; validation and who may call.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, RunningTern, startTern, uniq } from '../support/harness';
+import { Client } from 'pg';
+import {
+  Api,
+  createEndpoint,
+  createEventType,
+  eventually,
+  RunningTern,
+  startReceiver,
+  startTern,
+  uniq,
+} from '../support/harness';
 
 const fieldsOf = (body: any): string[] => (body.details ?? []).map((d: any) => d.field);
 
@@ -144,6 +154,48 @@ describe('tenants', () => {
       assert.ok(fieldsOf(bad.body).includes(field), JSON.stringify(bad.body));
     }
     assert.equal((await admin.patch('/v1/tenants/nope-nope', { name: 'x' })).status, 404);
+  });
+
+  test("DELETE takes the tenant's endpoints, events, deliveries and attempts with it", async () => {
+    const rcv = await startReceiver();
+    const pg = new Client({ connectionString: t.databaseUrl });
+    await pg.connect();
+    try {
+      await createEventType(admin, 'doom.sent');
+      const { body: tenant } = await admin.post('/v1/tenants', { name: 'Doomed with data' });
+      await createEndpoint(admin, tenant.id, { url: `${rcv.url}/doom`, eventTypes: ['doom.*'] });
+      const ev = await admin.post(`/v1/tenants/${tenant.id}/events`, {
+        type: 'doom.sent',
+        data: { n: 1 },
+      });
+      assert.equal(ev.status, 202);
+      const count = async (table: string) =>
+        (
+          await pg.query(
+            `SELECT count(*)::int AS n FROM ${table} WHERE ${table === 'attempts' ? 'delivery_id IN (SELECT id FROM deliveries WHERE tenant_id = $1)' : 'tenant_id = $1'}`,
+            [tenant.id],
+          )
+        ).rows[0].n;
+      await eventually(async () => (await count('attempts')) === 1, 10_000, 'the attempt recorded');
+      const attempts = await pg.query(`SELECT id FROM attempts WHERE delivery_id = $1`, [
+        ev.body.deliveries[0].id,
+      ]);
+      assert.equal((await admin.delete(`/v1/tenants/${tenant.id}`)).status, 204);
+      for (const table of ['endpoints', 'events', 'deliveries'])
+        assert.equal(await count(table), 0, table);
+      assert.equal(
+        (
+          await pg.query(`SELECT count(*)::int AS n FROM attempts WHERE id = $1`, [
+            attempts.rows[0].id,
+          ])
+        ).rows[0].n,
+        0,
+        'attempts',
+      );
+    } finally {
+      await pg.end();
+      await rcv.close();
+    }
   });
 
   test('DELETE removes the tenant and its keys', async () => {
