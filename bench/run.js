@@ -5,8 +5,10 @@
 // BENCH_ENDPOINTS (default 10), BENCH_BACKLOG (default 100000), BENCH_WARMUP (events discarded
 // before each Tern run, default a quarter of its events).
 'use strict';
-const { createHmac } = require('node:crypto');
-const { Agent, request } = require('undici');
+const { execFile: execFileCb } = require('node:child_process');
+const { join } = require('node:path');
+const { promisify } = require('node:util');
+const execFile = promisify(execFileCb);
 const Redis = require('ioredis');
 const { Client } = require('pg');
 const lib = require('./lib');
@@ -23,54 +25,20 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? Math.ceil(N / E / 4));
 const suites = process.argv.slice(2).length
   ? process.argv.slice(2)
   : ['ceiling', 'tern', 'isolation', 'backlog'];
-const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
-const KEY = Buffer.from(SECRET.slice(6), 'base64');
 
 const emit = (o) => console.log(JSON.stringify(o));
 
-/**
- * The ceiling: a bare undici loop that signs and POSTs N payloads with concurrency C, after a
- * discarded warm-up of a quarter of that (as Tern gets one).
- */
+/** The ceiling (bench/ceiling.js), in a fresh process with its own warm-up, as each Tern run gets. */
 async function ceiling(receiver) {
-  await ceilingLoop(receiver, Math.ceil(N / 4));
-  return ceilingLoop(receiver, N);
-}
-
-async function ceilingLoop(receiver, n) {
-  const agent = new Agent({ keepAliveTimeout: 10_000 });
-  let next = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (next < n) {
-      const i = next++;
-      const id = `evt_ceiling_${i}`;
-      const body = JSON.stringify({
-        id,
-        type: 'bench.order',
-        timestamp: new Date().toISOString(),
-        data: lib.payload(PAYLOAD, i),
-      });
-      const ts = Math.floor(Date.now() / 1000);
-      const sig = 'v1,' + createHmac('sha256', KEY).update(`${id}.${ts}.${body}`).digest('base64');
-      const res = await request(`${receiver.url}/ceiling/${i % E}`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(ts),
-          'webhook-signature': sig,
-        },
-        body,
-      });
-      await res.body.text();
-    }
-  };
-  await Promise.all(Array.from({ length: C }, lane));
-  const seconds = (performance.now() - t0) / 1000;
-  await agent.close();
-  return { delivered: n, seconds, deliveredPerSec: n / seconds };
+  const { stdout } = await execFile(process.execPath, [
+    join(__dirname, 'ceiling.js'),
+    receiver.url,
+    String(N),
+    String(C),
+    String(PAYLOAD),
+    String(E),
+  ]);
+  return JSON.parse(stdout.trim().split('\n').pop());
 }
 
 async function setupTenant(api, tenantId, paths) {
@@ -133,16 +101,18 @@ async function latencies(receiver, started, pathPrefix) {
 }
 
 /**
- * One Tern run between two ceiling runs on the same receiver; its ratio is to the faster of the two,
- * so a slow moment of the machine during one ceiling run never flatters Tern.
+ * One Tern run between two ceiling runs on the same receiver; its ratio is to their mean, the
+ * machine's pace around the run (both are reported).
  */
 async function ternBetweenCeilings(receiver, mode, batch) {
   const before = await ceiling(receiver);
   const result = await ternRun(receiver, mode, batch);
   const after = await ceiling(receiver);
-  const ceilingPerSec = Math.max(before.deliveredPerSec, after.deliveredPerSec);
+  const ceilingPerSec = (before.deliveredPerSec + after.deliveredPerSec) / 2;
   emit({
     ...result,
+    ceilingBeforePerSec: Math.round(before.deliveredPerSec),
+    ceilingAfterPerSec: Math.round(after.deliveredPerSec),
     ceilingPerSec: Math.round(ceilingPerSec),
     ratioToCeiling: Number((result.deliveredPerSec / ceilingPerSec).toFixed(3)),
   });
@@ -315,7 +285,7 @@ async function backlog(receiver) {
       const c = await ceiling(receiver);
       emit({
         bench: 'ceiling',
-        deliveries: c.delivered,
+        deliveries: c.deliveries,
         concurrency: C,
         deliveredPerSec: Math.round(c.deliveredPerSec),
       });
