@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // The ceiling, in a process of its own: a bare undici loop that signs (Standard Webhooks) and POSTs
 // payloads to the receiver with a fixed concurrency. Like each Tern run, it starts in a fresh
-// process and gets a discarded warm-up first (a quarter of the run), so the two are compared on
-// equal terms. Prints one JSON line. Run by bench/run.js:
-//   node bench/ceiling.js <receiver url> <deliveries> <concurrency> <payload bytes> <paths>
+// process and gets the same discarded warm-up first (as many deliveries), so the two are compared
+// on equal terms. Prints one JSON line. Run by bench/run.js:
+//   node bench/ceiling.js <receiver url> <deliveries> <concurrency> <payload bytes> <paths> <warm-up>
 'use strict';
 const { createHmac } = require('node:crypto');
 const { Agent, request } = require('undici');
 const lib = require('./lib');
 
-const [url, n, c, payloadBytes, paths] = process.argv.slice(2);
+const [url, n, c, payloadBytes, paths, warmup] = process.argv.slice(2);
 const N = Number(n);
 const C = Number(c);
 const PAYLOAD = Number(payloadBytes);
@@ -53,7 +53,7 @@ async function loop(count) {
 }
 
 (async () => {
-  await loop(Math.ceil(N / 4));
+  if (Number(warmup) > 0) await loop(Number(warmup));
   console.log(JSON.stringify({ deliveries: N, deliveredPerSec: await loop(N) }));
 })().catch((e) => {
   console.error(e);

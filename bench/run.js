@@ -18,6 +18,8 @@ const C = Number(process.env.BENCH_C || 64);
 const E = Number(process.env.BENCH_ENDPOINTS || 10);
 const BACKLOG = Number(process.env.BENCH_BACKLOG || 100_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
+/** Isolation repetitions, each on a fresh Tern; the median is reported. */
+const ISO_REPEATS = Number(process.env.BENCH_ISO_REPEATS || 3);
 /** Concurrent callers triggering single events (the batch route uses 8). */
 const LANES = Number(process.env.BENCH_LANES || 32);
 /** Events sent and discarded before each Tern run is measured (default: a quarter of the run). */
@@ -28,7 +30,7 @@ const suites = process.argv.slice(2).length
 
 const emit = (o) => console.log(JSON.stringify(o));
 
-/** The ceiling (bench/ceiling.js), in a fresh process with its own warm-up, as each Tern run gets. */
+/** The ceiling (bench/ceiling.js), in a fresh process with the warm-up each Tern run gets. */
 async function ceiling(receiver) {
   const { stdout } = await execFile(process.execPath, [
     join(__dirname, 'ceiling.js'),
@@ -37,6 +39,7 @@ async function ceiling(receiver) {
     String(C),
     String(PAYLOAD),
     String(E),
+    String(WARMUP * E),
   ]);
   return JSON.parse(stdout.trim().split('\n').pop());
 }
@@ -167,57 +170,75 @@ async function ternRun(receiver, mode, batch) {
   }
 }
 
+/**
+ * Isolation: healthy endpoints alone, and the same beside as many that never answer. Every run is a
+ * fresh Tern on a fresh database with a discarded warm-up, so the two differ only by the dead
+ * endpoints (not by a table grown and never vacuumed in between); repeated, the median reported.
+ */
 async function isolation(receiver) {
-  const db = `tern_bench_iso_${process.pid}`;
-  const dbUrl = await lib.createDatabase(db);
-  const tern = await lib.startTern('all', {
-    DATABASE_URL: dbUrl,
-    QUEUE_PREFIX: `bench_iso_${process.pid}`,
-    DELIVERY_TIMEOUT_MS: '2000',
-  });
-  try {
-    const api = lib.client(tern.url);
-    const events = Math.ceil(N / E);
-    const half = Math.max(1, Math.floor(E / 2));
-    const run = async (tenantId, dead) => {
-      const paths = [
-        ...Array.from({ length: half }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`),
-      ];
-      if (dead)
-        paths.push(
-          ...Array.from({ length: half }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`),
-        );
-      await setupTenant(api, tenantId, paths);
-      await receiver.reset();
-      const t0 = Date.now();
-      // Batch ingestion, so the API is not what limits either run: the dispatcher is measured.
-      const { started } = await trigger(api, tenantId, events, 8, 100);
-      const done = await lib.waitReceived(receiver, events * half, 600_000);
-      const lat = await latencies(receiver, started, '/ok/');
-      return {
-        deliveredPerSec: Math.round((events * half) / ((done.at - t0) / 1000)),
-        p99Ms: lat.p99,
-        duplicates: lat.duplicates,
+  const half = Math.max(1, Math.floor(E / 2));
+  const events = Math.ceil(N / half); // N healthy deliveries a run
+  const isoRun = async (dead, rep) => {
+    const db = `tern_bench_iso_${process.pid}`;
+    const dbUrl = await lib.createDatabase(db);
+    const tern = await lib.startTern('all', {
+      DATABASE_URL: dbUrl,
+      QUEUE_PREFIX: `bench_iso_${process.pid}_${rep}_${dead}`,
+      DELIVERY_TIMEOUT_MS: '2000',
+    });
+    try {
+      const api = lib.client(tern.url);
+      const run = async (tenantId, withDead, count) => {
+        const paths = [
+          ...Array.from({ length: half }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`),
+        ];
+        if (withDead)
+          paths.push(
+            ...Array.from({ length: half }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`),
+          );
+        await setupTenant(api, tenantId, paths);
+        await receiver.reset();
+        const t0 = Date.now();
+        // Batch ingestion, so the API is not what limits either run: the dispatcher is measured.
+        const { started } = await trigger(api, tenantId, count, 8, 100);
+        const done = await lib.waitReceived(receiver, count * half, 600_000);
+        const lat = await latencies(receiver, started, '/ok/');
+        return {
+          deliveredPerSec: Math.round((count * half) / ((done.at - t0) / 1000)),
+          p99Ms: lat.p99,
+          duplicates: lat.duplicates,
+        };
       };
-    };
-    await run('iso_warmup', false); // JIT and connection pools warm, discarded
-    const alone = await run('iso_alone', false);
-    const beside = await run('iso_beside', true);
-    const result = {
-      bench: 'isolation',
-      healthyEndpoints: half,
-      deadEndpoints: half,
-      events,
-      healthyAlone: alone,
-      healthyBesideDead: beside,
-      throughputKept: Number((beside.deliveredPerSec / alone.deliveredPerSec).toFixed(3)),
-    };
-    emit(result);
-    return result;
-  } finally {
-    await tern.stop();
-    await lib.dropDatabase(db);
+      await run('iso_warmup', false, Math.ceil(events / 4)); // JIT and pools warm, discarded
+      return await run(dead ? 'iso_beside' : 'iso_alone', dead, events);
+    } finally {
+      await tern.stop();
+      await lib.dropDatabase(db);
+    }
+  };
+  const reps = [];
+  for (let rep = 0; rep < ISO_REPEATS; rep++) {
+    const alone = await isoRun(false, rep);
+    const beside = await isoRun(true, rep);
+    reps.push({
+      alone,
+      beside,
+      kept: Number((beside.deliveredPerSec / alone.deliveredPerSec).toFixed(3)),
+    });
   }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const result = {
+    bench: 'isolation',
+    healthyEndpoints: half,
+    deadEndpoints: half,
+    eventsPerRun: events,
+    repetitions: reps,
+    throughputKept: median(reps.map((r) => r.kept)),
+    p99AloneMs: median(reps.map((r) => r.alone.p99Ms)),
+    p99BesideDeadMs: median(reps.map((r) => r.beside.p99Ms)),
+  };
+  emit(result);
+  return result;
 }
 
 async function backlog(receiver) {
