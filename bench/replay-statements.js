@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Postgres alone: Tern's own hot statements (the ingest insert, the claim and the result write,
+// read from this build's dist/) replayed on a fresh database over one connection, with no other
+// load, as a burst into a new install makes them: groups of 9 events x 10 endpoints, claims of 60,
+// results of 50. Prints the backend's CPU per delivery, the cleanest measure of what a schema or
+// statement change costs Postgres.
+//   npm run build && node bench/replay-statements.js [--events 4000] [--no-analyze]
+// --no-analyze leaves out what TableStatisticsService does (ANALYZE a young table each time it has
+// doubled), to show what plans made from an empty table's statistics cost.
+'use strict';
+const { Client } = require('pg');
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { randomUUID } = require('node:crypto');
+
+const ROOT = join(__dirname, '..');
+const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const EVENTS = Number(arg('--events', 4000));
+const ANALYZE = !process.argv.includes('--no-analyze');
+
+function cpuOf(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** A statement's SQL as the build has it: the template literal that starts with `start`. */
+function statement(file, start) {
+  const s = readFileSync(join(ROOT, 'dist', 'src', file), 'utf8');
+  const a = s.indexOf(start);
+  let sql = s.slice(a, s.indexOf('`', a));
+  for (const m of s.matchAll(/const (\w+) = `([^`]*)`;/g))
+    sql = sql.split(`\${${m[1]}}`).join(m[2]);
+  return sql;
+}
+
+(async () => {
+  const INSERT = statement('events/events.service.js', 'WITH ev AS (');
+  const CLAIM = statement('deliveries/delivery-claims.service.js', 'WITH due AS (');
+  const RECORD = statement('deliveries/delivery-claims.service.js', 'WITH r0 AS (');
+  const db = `tern_bench_replay_${process.pid}`;
+  const admin = new Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  const url = PG_ADMIN.replace(/\/[^/]*$/, `/${db}`);
+  const c = new Client({ connectionString: url });
+  try {
+    const { runMigrations } = require(join(ROOT, 'dist', 'src', 'database', 'data-source'));
+    await runMigrations(url);
+    await c.connect();
+    await c.query(`INSERT INTO tenants (id, name) VALUES ('t', 't')`);
+    await c.query(
+      `INSERT INTO endpoints (id, tenant_id, url, secret)
+       SELECT 'ep_' || i, 't', 'http://x/' || i, 's' FROM generate_series(0, 9) i`,
+    );
+    const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
+    const body = 'x'.repeat(700);
+    const pad = (n) => String(n).padStart(10, '0');
+    const young = async () => {
+      const { rows } = await c.query(
+        `SELECT s.relname AS t, c.reltuples AS r, s.n_mod_since_analyze AS m
+           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid`,
+      );
+      for (const x of rows)
+        if (Math.max(0, x.r) < 1e6 && Number(x.m) >= Math.max(500, x.r))
+          await c.query(`ANALYZE ${x.t}`);
+    };
+    const toClaim = [];
+    const toRecord = [];
+    const t0 = cpuOf(pid);
+    for (let ins = 0, step = 0; ins < EVENTS; step++) {
+      const ev = [[], [], [], [], []];
+      const dl = [[], [], [], [], [], []];
+      for (let k = 0; k < 9 && ins < EVENTS; k++, ins++) {
+        const e = `evt_${pad(ins)}`;
+        [e, 't', 'x', body, null].forEach((v, i) => ev[i].push(v));
+        for (let j = 0; j < 10; j++) {
+          const d = `dlv_${pad(ins)}_${j}`;
+          [d, 't', e, `ep_${j}`, 'x', 'pending'].forEach((v, i) => dl[i].push(v));
+          toClaim.push(d);
+        }
+      }
+      await c.query({ name: 'ins', text: INSERT, values: [...ev, new Date(), ...dl, 5, false] });
+      while (toClaim.length >= 60) {
+        const claimId = randomUUID();
+        const r = await c.query({
+          name: 'claim',
+          text: CLAIM,
+          values: [toClaim.splice(0, 60), claimId, 45_000],
+        });
+        for (const row of r.rows) toRecord.push([row.id, claimId, row.endpoint_id]);
+      }
+      while (toRecord.length >= 50) {
+        const b = toRecord.splice(0, 50);
+        const all = (v) => b.map(() => v);
+        await c.query({
+          name: 'record',
+          text: RECORD,
+          values: [
+            b.map((x) => x[0]),
+            b.map((x) => x[1]),
+            all('succeeded'),
+            all(null),
+            all(200),
+            all(null),
+            all(1),
+            all(5),
+            all('ok'),
+            all(new Date()),
+            b.map((x) => `att_${x[0]}`),
+            ['ep_1'],
+            all(5),
+            b.map((x) => x[2]),
+          ],
+        });
+      }
+      if (ANALYZE && step % 10 === 0) await young();
+    }
+    const used = cpuOf(pid) - t0;
+    const st = (
+      await c.query(
+        `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'deliveries'`,
+      )
+    ).rows[0];
+    console.log(
+      JSON.stringify({
+        bench: 'replay-statements',
+        deliveries: EVENTS * 10,
+        analyzeYoungTables: ANALYZE,
+        postgresCpuUsPerDelivery: Math.round((used / (EVENTS * 10)) * 1e6),
+        hotUpdatesPct: Math.round((100 * st.n_tup_hot_upd) / Math.max(1, st.n_tup_upd)),
+      }),
+    );
+  } finally {
+    await c.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
