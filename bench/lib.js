@@ -187,8 +187,26 @@ async function startTern(mode, env) {
       await Promise.all(
         procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)),
       );
+      // The run's queue goes with it (retries of dead endpoints would stay in Redis for hours).
+      if (base.QUEUE_PREFIX) await dropQueue(base.QUEUE_PREFIX);
     },
   };
+}
+
+/** Deletes every Redis key under a queue prefix. */
+async function dropQueue(prefix) {
+  const Redis = require('ioredis');
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function waitHealthy(url) {
