@@ -3,7 +3,7 @@
 // The ceiling and Tern runs use the same receiver process in the same run, so their ratio is fair.
 // Sizes: BENCH_N (deliveries, default 20000), BENCH_C (ceiling concurrency, default 64),
 // BENCH_ENDPOINTS (default 10), BENCH_BACKLOG (default 100000), BENCH_WARMUP (events discarded
-// before each Tern run, default a quarter of its events).
+// before each Tern run, default a quarter of its events), BENCH_REPEATS (default 3).
 'use strict';
 const { execFile: execFileCb } = require('node:child_process');
 const { join } = require('node:path');
@@ -18,8 +18,8 @@ const C = Number(process.env.BENCH_C || 64);
 const E = Number(process.env.BENCH_ENDPOINTS || 10);
 const BACKLOG = Number(process.env.BENCH_BACKLOG || 100_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
-/** Isolation repetitions, each on a fresh Tern; the median is reported. */
-const ISO_REPEATS = Number(process.env.BENCH_ISO_REPEATS || 3);
+/** Repetitions of each Tern run and of the isolation pair; medians are reported. */
+const REPEATS = Number(process.env.BENCH_REPEATS || 3);
 /** Concurrent callers triggering single events (the batch route uses 8). */
 const LANES = Number(process.env.BENCH_LANES || 32);
 /** Events sent and discarded before each Tern run is measured (default: a quarter of the run). */
@@ -104,20 +104,48 @@ async function latencies(receiver, started, pathPrefix) {
 }
 
 /**
- * One Tern run between two ceiling runs on the same receiver; its ratio is to their mean, the
- * machine's pace around the run (both are reported).
+ * Tern runs, each between two ceiling runs on the same receiver; a run's ratio is to the mean of the
+ * two, the machine's pace around it. The machine's pace drifts by a fifth from minute to minute
+ * here, so the line reports every repetition and the median ratio.
  */
 async function ternBetweenCeilings(receiver, mode, batch) {
-  const before = await ceiling(receiver);
-  const result = await ternRun(receiver, mode, batch);
-  const after = await ceiling(receiver);
-  const ceilingPerSec = (before.deliveredPerSec + after.deliveredPerSec) / 2;
+  const reps = [];
+  for (let rep = 0; rep < REPEATS; rep++) {
+    const before = await ceiling(receiver);
+    const result = await ternRun(receiver, mode, batch);
+    const after = await ceiling(receiver);
+    const ceilingPerSec = (before.deliveredPerSec + after.deliveredPerSec) / 2;
+    reps.push({
+      ...result,
+      ceilingBeforePerSec: Math.round(before.deliveredPerSec),
+      ceilingAfterPerSec: Math.round(after.deliveredPerSec),
+      ratioToCeiling: Number((result.deliveredPerSec / ceilingPerSec).toFixed(3)),
+    });
+  }
+  const median = (f) => [...reps.map(f)].sort((x, y) => x - y)[Math.floor(reps.length / 2)];
+  const first = reps[0];
   emit({
-    ...result,
-    ceilingBeforePerSec: Math.round(before.deliveredPerSec),
-    ceilingAfterPerSec: Math.round(after.deliveredPerSec),
-    ceilingPerSec: Math.round(ceilingPerSec),
-    ratioToCeiling: Number((result.deliveredPerSec / ceilingPerSec).toFixed(3)),
+    bench: 'tern',
+    mode: first.mode,
+    ingest: first.ingest,
+    warmupEvents: first.warmupEvents,
+    events: first.events,
+    endpoints: first.endpoints,
+    deliveries: first.deliveries,
+    ingestPerSec: median((r) => r.ingestPerSec),
+    deliveredPerSec: median((r) => r.deliveredPerSec),
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    duplicates: reps.reduce((n, r) => n + r.duplicates, 0),
+    ratioToCeiling: median((r) => r.ratioToCeiling),
+    repetitions: reps.map((r) => ({
+      ingestPerSec: r.ingestPerSec,
+      deliveredPerSec: r.deliveredPerSec,
+      p99Ms: r.p99Ms,
+      ceilingBeforePerSec: r.ceilingBeforePerSec,
+      ceilingAfterPerSec: r.ceilingAfterPerSec,
+      ratioToCeiling: r.ratioToCeiling,
+    })),
   });
 }
 
@@ -217,7 +245,7 @@ async function isolation(receiver) {
     }
   };
   const reps = [];
-  for (let rep = 0; rep < ISO_REPEATS; rep++) {
+  for (let rep = 0; rep < REPEATS; rep++) {
     const alone = await isoRun(false, rep);
     const beside = await isoRun(true, rep);
     reps.push({
