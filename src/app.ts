@@ -16,7 +16,15 @@ export function bodyLimit(config: TernConfig): number {
   return config.maxPayloadBytes + 64 * 1024;
 }
 
-export async function createApp(config: TernConfig): Promise<NestExpressApplication> {
+export interface AppOptions {
+  /** Close on SIGTERM/SIGINT (Nest's shutdown hooks); off where the caller handles signals. */
+  shutdownHooks?: boolean;
+}
+
+export async function createApp(
+  config: TernConfig,
+  { shutdownHooks = true }: AppOptions = {},
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
@@ -66,7 +74,7 @@ export async function createApp(config: TernConfig): Promise<NestExpressApplicat
   });
   mountDashboard(app, config.adminApiKey);
   app.useGlobalPipes(validationPipe());
-  app.enableShutdownHooks();
+  if (shutdownHooks) app.enableShutdownHooks();
   setupDocs(app, config);
   return app;
 }

@@ -2,7 +2,17 @@
 // Tern apps in one process (tests) keep their own counters. Other modules record through the typed
 // methods; gauges that need I/O are read on scrape from sources their owners register.
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isMainThread } from 'node:worker_threads';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  MetricObjectWithValues,
+  MetricValue,
+  Registry,
+} from 'prom-client';
 import { DELIVERY_STATUSES } from '../deliveries/delivery-log.query';
 
 export type DeliveryOutcome = 'succeeded' | 'failed' | 'retry' | 'cancelled';
@@ -16,6 +26,8 @@ export interface QueueDepth {
 export type QueueDepthSource = () => Promise<QueueDepth>;
 /** Delivery counts keyed by status; statuses not present count as 0. */
 export type DeliveryStatusCountSource = () => Promise<Record<string, number>>;
+/** Another registry of this process (npm start's dispatcher thread), merged into each scrape. */
+export type PeerMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 const OUTCOMES: DeliveryOutcome[] = ['succeeded', 'failed', 'retry', 'cancelled'];
 const RESULTS: AttemptResult[] = ['success', 'failure'];
@@ -49,10 +61,12 @@ export class MetricsService {
   private queueDepthSource: QueueDepthSource | null = null;
   private statusCountSource: DeliveryStatusCountSource | null = null;
   private statusCounts: { at: number; counts: Promise<Record<string, number>> } | null = null;
+  private readonly peers: PeerMetrics[] = [];
 
   constructor() {
-    // Standard process_* and nodejs_* names (no prefix) so stock dashboards work.
-    collectDefaultMetrics({ register: this.registry });
+    // Standard process_* and nodejs_* names (no prefix) so stock dashboards work. Once per process:
+    // on npm start's dispatcher thread they would repeat the API thread's (and be summed with them).
+    if (isMainThread) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.eventsAccepted = new Counter({
       name: 'tern_events_accepted_total',
@@ -93,6 +107,8 @@ export class MetricsService {
       help: 'Jobs in the delivery queue by state, read from Redis on scrape.',
       labelNames: ['state'],
       registers,
+      // Read by both threads of npm start from the same Redis: merged, one value, not twice it.
+      aggregator: 'max',
       async collect() {
         await metrics.collectQueueDepth(this);
       },
@@ -102,6 +118,7 @@ export class MetricsService {
       help: `Deliveries in the database by status (refreshed at most every ${STATUS_COUNT_TTL_MS / 1000} s).`,
       labelNames: ['status'],
       registers,
+      aggregator: 'max',
       async collect() {
         await metrics.collectStatusCounts(this);
       },
@@ -143,9 +160,19 @@ export class MetricsService {
     return this.registry.contentType;
   }
 
-  /** The Prometheus text exposition of every metric. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** Merges another registry of this process into every scrape (see PeerMetrics). */
+  addPeer(peer: PeerMetrics): void {
+    this.peers.push(peer);
+  }
+
+  /** The Prometheus text exposition of every metric, a peer's summed in. */
+  async render(): Promise<string> {
+    if (this.peers.length === 0) return this.registry.metrics();
+    const all = await Promise.all([
+      this.registry.getMetricsAsJSON(),
+      ...this.peers.map((p) => withTimeout(p(), SOURCE_TIMEOUT_MS).catch(() => [])),
+    ]);
+    return AggregatorRegistry.aggregate(all).metrics();
   }
 
   private async collectQueueDepth(gauge: Gauge<'state'>): Promise<void> {
