@@ -44,6 +44,13 @@ export function isDependencyDown(err: unknown): boolean {
   );
 }
 
+/** A dependency failure, as the error itself or as the cause of a failed query. */
+export function isDependencyFailure(err: unknown): boolean {
+  return (
+    isDependencyDown(err) || (err instanceof QueryFailedError && isDependencyDown(err.driverError))
+  );
+}
+
 /**
  * True when Postgres went away during COMMIT: the server may have committed before the answer was
  * lost, so the caller cannot be told that nothing was accepted.
@@ -91,10 +98,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       }
       return { status, body: errorBody(status, message), headers: {} };
     }
-    if (
-      isDependencyDown(exception) ||
-      (exception instanceof QueryFailedError && isDependencyDown(exception.driverError))
-    ) {
+    if (isDependencyFailure(exception)) {
       this.logger.warn(`dependency unavailable: ${(exception as Error).message}`);
       const message = isLostCommit(exception)
         ? 'The database connection was lost while committing: the request may or may not have been applied. Retry it with the same Idempotency-Key.'

@@ -18,8 +18,7 @@ import { createDeliveryAgent, sendWebhook, SendResult } from './sender';
 import { DeliveryOutcomes } from './delivery-outcomes.service';
 import { RESERVED_HEADERS } from '../endpoints/header-rules';
 import { MetricsService } from '../metrics/metrics.service';
-import { isDependencyDown } from '../common/http-error.filter';
-import { QueryFailedError } from 'typeorm';
+import { isDependencyFailure } from '../common/http-error.filter';
 
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
@@ -362,8 +361,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         written = await this.claims.record(batch.map((b) => b.record));
         break;
       } catch (e) {
-        const down =
-          isDependencyDown(e) || (e instanceof QueryFailedError && isDependencyDown(e.driverError));
+        const down = isDependencyFailure(e);
         if (down && !this.stopping && Date.now() + wait < giveUpAt) {
           this.logger.warn(
             `could not record ${batch.length} attempts, trying again: ${(e as Error).message}`,

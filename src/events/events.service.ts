@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
 import { EndpointsService, subscriberKey } from '../endpoints/endpoints.service';
 import { GroupCommit } from './group-commit';
+import { isDependencyFailure } from '../common/http-error.filter';
 import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
@@ -80,7 +81,9 @@ export class EventsService {
   private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
     (submissions) => this.writeSubmissions(submissions),
     (s) => s.length,
-    { maxItems: 1_000, maxInFlight: 4 },
+    // With the database gone, a retry alone would only fail again, and its clean 503 could hide
+    // that the shared COMMIT was applied (the lost-commit answer says so; see HttpErrorFilter).
+    { maxItems: 1_000, maxInFlight: 4, retryAlone: (e) => !isDependencyFailure(e) },
   );
 
   constructor(

@@ -1,13 +1,20 @@
 // Group commit: submissions that arrive while a write is in flight are written together in the
 // next one, so N concurrent triggers cost one transaction instead of N. A submission is all or
 // nothing; when a shared write fails, each of its submissions is retried alone so one bad
-// submission fails only itself.
+// submission fails only itself, unless the failure says retrying is no use (the database went
+// away): then every submission gets that failure, which may say the write's outcome is unknown.
 
 export interface GroupCommitOptions {
   /** Items (events) per write at the most. */
   maxItems: number;
   /** Writes in flight at once. */
   maxInFlight: number;
+  /**
+   * Whether a shared write's failure is worth retrying submission by submission (default: yes).
+   * A lost COMMIT must not be: a later retry's clean failure would hide that the first may have
+   * committed.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
 
 interface Waiting<S, R> {
@@ -72,8 +79,8 @@ export class GroupCommit<S, R> {
       const results = await this.write(group.map((w) => w.submission));
       group.forEach((w, i) => w.resolve(results[i]));
     } catch (e) {
-      if (group.length === 1) {
-        group[0].reject(e);
+      if (group.length === 1 || this.options.retryAlone?.(e) === false) {
+        for (const w of group) w.reject(e);
         return;
       }
       // Someone's submission broke the shared write: give each its own.

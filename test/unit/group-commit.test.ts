@@ -62,3 +62,24 @@ test('when a shared write fails, each submission is retried alone and only the b
   assert.deepEqual(writes[0], [1, 13, 3]);
   assert.equal(writes.length, 4);
 });
+
+test('a shared write whose failure is not worth retrying fails every submission with it', async () => {
+  const writes: number[][] = [];
+  const lost = new Error('connection lost during COMMIT');
+  const gc = new GroupCommit<number, number>(
+    async (subs) => {
+      writes.push(subs);
+      if (writes.length === 1) throw lost;
+      return subs;
+    },
+    () => 1,
+    { maxItems: 100, maxInFlight: 1, retryAlone: (e) => e !== lost },
+  );
+  const settled = await Promise.allSettled([1, 2, 3].map((n) => gc.submit(n)));
+  assert.deepEqual(
+    settled.map((s) => s.status === 'rejected' && s.reason),
+    [lost, lost, lost],
+    'the outcome-unknown failure reaches every caller, not a retry of its own',
+  );
+  assert.deepEqual(writes, [[1, 2, 3]]);
+});
