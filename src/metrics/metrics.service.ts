@@ -40,6 +40,8 @@ export const ATTEMPT_DURATION_BUCKETS = [
 export const STATUS_COUNT_TTL_MS = 5_000;
 /** A scrape never waits longer than this for Redis or Postgres. */
 const SOURCE_TIMEOUT_MS = 2_000;
+/** Nor longer than this for a peer registry. */
+const PEER_TIMEOUT_MS = 1_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -61,7 +63,10 @@ export class MetricsService {
   private queueDepthSource: QueueDepthSource | null = null;
   private statusCountSource: DeliveryStatusCountSource | null = null;
   private statusCounts: { at: number; counts: Promise<Record<string, number>> } | null = null;
-  private readonly peers: PeerMetrics[] = [];
+  private readonly peers: {
+    read: PeerMetrics;
+    last: MetricObjectWithValues<MetricValue<string>>[];
+  }[] = [];
 
   constructor() {
     // Standard process_* and nodejs_* names (no prefix) so stock dashboards work. Once per process:
@@ -100,6 +105,9 @@ export class MetricsService {
     for (const outcome of OUTCOMES) this.deliveries.inc({ outcome }, 0);
     for (const result of RESULTS) this.attemptSeconds.zero({ result });
 
+    // Gauges read from Redis and Postgres on scrape: not on npm start's dispatcher thread, whose
+    // metrics the API thread merges into its own, which reads these already.
+    if (!isMainThread) return;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     new Gauge({
@@ -107,8 +115,6 @@ export class MetricsService {
       help: 'Jobs in the delivery queue by state, read from Redis on scrape.',
       labelNames: ['state'],
       registers,
-      // Read by both threads of npm start from the same Redis: merged, one value, not twice it.
-      aggregator: 'max',
       async collect() {
         await metrics.collectQueueDepth(this);
       },
@@ -118,7 +124,6 @@ export class MetricsService {
       help: `Deliveries in the database by status (refreshed at most every ${STATUS_COUNT_TTL_MS / 1000} s).`,
       labelNames: ['status'],
       registers,
-      aggregator: 'max',
       async collect() {
         await metrics.collectStatusCounts(this);
       },
@@ -162,15 +167,26 @@ export class MetricsService {
 
   /** Merges another registry of this process into every scrape (see PeerMetrics). */
   addPeer(peer: PeerMetrics): void {
-    this.peers.push(peer);
+    this.peers.push({ read: peer, last: [] });
   }
 
-  /** The Prometheus text exposition of every metric, a peer's summed in. */
+  /**
+   * The Prometheus text exposition of every metric, a peer's summed in. A peer slow to answer (a
+   * blocked event loop) is given its last answer, so its counters never vanish from a scrape and
+   * come back looking like a reset.
+   */
   async render(): Promise<string> {
     if (this.peers.length === 0) return this.registry.metrics();
     const all = await Promise.all([
       this.registry.getMetricsAsJSON(),
-      ...this.peers.map((p) => withTimeout(p(), SOURCE_TIMEOUT_MS).catch(() => [])),
+      ...this.peers.map(async (p) => {
+        try {
+          p.last = await withTimeout(p.read(), PEER_TIMEOUT_MS);
+        } catch {
+          // keep the last answer
+        }
+        return p.last;
+      }),
     ]);
     return AggregatorRegistry.aggregate(all).metrics();
   }

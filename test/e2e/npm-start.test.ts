@@ -67,12 +67,17 @@ test("delivers, and /metrics counts the dispatcher thread's deliveries with the 
   const ev = await admin.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
   assert.equal(ev.status, 202);
   await rcv.waitFor(1);
+  // The status counts are cached for 5 s (STATUS_COUNT_TTL_MS): wait for both to show it.
   const text = await eventually(
     async () => {
       const t = await (await fetch(`${url}/metrics`)).text();
-      return /^tern_deliveries_total\{outcome="succeeded"\} 1$/m.test(t) && t;
+      return (
+        /^tern_deliveries_total\{outcome="succeeded"\} 1$/m.test(t) &&
+        /^tern_deliveries_by_status\{status="succeeded"\} 1$/m.test(t) &&
+        t
+      );
     },
-    10_000,
+    15_000,
     'the delivery counted',
   );
   assert.match(text, /^tern_events_accepted_total 1$/m);
@@ -83,6 +88,7 @@ test("delivers, and /metrics counts the dispatcher thread's deliveries with the 
     'read once, not summed',
   );
   assert.equal(text.match(/^process_cpu_seconds_total /gm)?.length, 1, 'process metrics once');
+  assert.equal(text.match(/^tern_queue_jobs\{state="waiting"\} /gm)?.length, 1);
 });
 
 test('SIGTERM: the attempt in flight finishes and is recorded, then the process exits', async () => {
@@ -96,6 +102,7 @@ test('SIGTERM: the attempt in flight finishes and is recorded, then the process 
   assert.equal(child.exitCode, null, 'still draining while the attempt is in flight');
   held.shift()!.end('ok');
   await exited;
+  assert.equal(child.signalCode, 'SIGTERM', 'ended by its own signal, not a crash');
   const { rows } = await pg.query(
     `SELECT d.status, d.claim_id, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
       WHERE d.id = $1`,
