@@ -4,11 +4,13 @@
 // Meanwhile the planner guesses: 'pending' deliveries rare, a sequential scan cheaper than index
 // lookups. A burst into a fresh database then made every claim read every due delivery, and every
 // foreign-key check scan its parent table (bench: claims of 60 deliveries at 6 ms). So every second
-// one Tern process (an advisory lock decides which) analyzes each of Tern's tables that has at
-// least doubled since its last ANALYZE, while it is young (under YOUNG_ROWS rows): a dozen runs in a
-// table's life, each quick, and plans that are right from the first thousand rows on. Past that,
-// plans made on real statistics stay right as the table grows, and autovacuum keeps them fresh.
+// one Tern process (an advisory lock decides which) analyzes each of Tern's tables whose live rows
+// have at least doubled since its last ANALYZE, while it is young (under YOUNG_ROWS rows): about
+// a dozen runs in a table's life, each quick, and plans that are right from the first thousand
+// rows on. Past that, plans made on real statistics stay right as the table grows, and autovacuum
+// keeps them fresh.
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { isMainThread } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 
 const TABLES = [
@@ -24,19 +26,22 @@ const TABLES = [
 ];
 /** Tables this big are left to autovacuum. */
 export const YOUNG_ROWS = 1_000_000;
-/** Fewer changed rows than this are never worth an ANALYZE. */
+/** Fewer new rows than this are never worth an ANALYZE. */
 export const MIN_CHANGES = 500;
 const INTERVAL_MS = 1_000;
 const STATISTICS_LOCK = 7_461_824_533;
 
-/** The tables to analyze now: young ones changed by at least as many rows as they had. */
+/**
+ * The tables to analyze now: young ones whose live rows (as the statistics collector counts them)
+ * are at least twice what their last ANALYZE found, and MIN_CHANGES more.
+ */
 export function tablesToAnalyze(
-  rows: { table: string; rows: number; changed: number }[],
+  rows: { table: string; analyzed: number; live: number }[],
 ): string[] {
   return rows
     .filter((r) => {
-      const known = Math.max(0, r.rows); // -1: never analyzed
-      return known < YOUNG_ROWS && r.changed >= Math.max(MIN_CHANGES, known);
+      const known = Math.max(0, r.analyzed); // -1: never analyzed
+      return known < YOUNG_ROWS && r.live >= 2 * known && r.live - known >= MIN_CHANGES;
     })
     .map((r) => r.table);
 }
@@ -50,7 +55,7 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
   constructor(private readonly dataSource: DataSource) {}
 
   onApplicationBootstrap(): void {
-    void this.warnWithoutAutovacuum();
+    if (isMainThread) void this.warnWithoutAutovacuum(); // once a process, not per thread
     this.timer = setInterval(() => {
       this.running ??= this.refresh().finally(() => (this.running = null));
     }, INTERVAL_MS);
@@ -83,14 +88,14 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
   /** One look at the tables, and ANALYZE where due. Returns the tables analyzed. */
   async refresh(): Promise<string[]> {
     try {
-      const rows: { table: string; rows: number; changed: string }[] = await this.dataSource.query(
-        `SELECT s.relname AS table, c.reltuples AS rows, s.n_mod_since_analyze AS changed
+      const rows: { table: string; analyzed: number; live: string }[] = await this.dataSource.query(
+        `SELECT s.relname AS table, c.reltuples AS analyzed, s.n_live_tup AS live
            FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
           WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[])`,
         [TABLES],
       );
       const due = tablesToAnalyze(
-        rows.map((r) => ({ table: r.table, rows: Number(r.rows), changed: Number(r.changed) })),
+        rows.map((r) => ({ table: r.table, analyzed: Number(r.analyzed), live: Number(r.live) })),
       );
       if (due.length === 0) return [];
       const runner = this.dataSource.createQueryRunner();

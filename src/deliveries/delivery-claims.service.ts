@@ -195,21 +195,25 @@ export class DeliveryClaimsService {
   /**
    * Deliveries whose claim outlived its lease (the worker died mid-attempt): the lost attempt is
    * logged as such and the delivery is due again. Returns them for a wake-up.
+   *
+   * No index covers the lease (a claim must write none, see claim). A claimed row is pending and
+   * was due when claimed (at most 250 ms early), so once its lease of `leaseMs` has expired it is
+   * past due by nearly that much: only that end of the due index is read, not the whole backlog.
+   * A worker configured with a shorter lease has its expired claims found a little later, when
+   * they are that old. Rows still 'sending' were claimed by a worker older than HotClaims.
    */
-  async releaseExpiredLeases(limit: number): Promise<[string, string][]> {
+  async releaseExpiredLeases(limit: number, leaseMs: number): Promise<[string, string][]> {
     return this.dataSource.transaction(async (m) => {
-      // No index covers the lease (a claim must write none, see claim): a claimed row is pending
-      // and was due when claimed, so it is found among the due index's rows that are past due.
-      // Rows still 'sending' were claimed by a worker older than the HotClaims migration.
       const expired: { id: string; endpoint_id: string; attempts: number; claimed_at: Date }[] =
         await m.query(
           `SELECT id, endpoint_id, attempts, updated_at AS claimed_at FROM deliveries
-          WHERE ((status = 'pending' AND next_attempt_at < now() AND claim_id IS NOT NULL)
+          WHERE ((status = 'pending' AND claim_id IS NOT NULL
+                  AND next_attempt_at < now() - make_interval(secs => ($2::double precision - 250) / 1000))
                  OR status = 'sending')
             AND lease_expires_at < now()
           ORDER BY lease_expires_at LIMIT $1
           FOR UPDATE SKIP LOCKED`,
-          [limit],
+          [limit, leaseMs],
         );
       if (expired.length === 0) return [];
       const ids = expired.map((r) => r.id);

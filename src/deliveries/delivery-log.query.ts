@@ -54,11 +54,16 @@ export const ID_TIME_SLACK_MS = 60_000;
  */
 export const DELIVERY_STATUS_SQL = `CASE WHEN claim_id IS NOT NULL THEN 'sending' ELSE status END`;
 
-/** The stored form of one contract status, as SQL on a deliveries row; `param` binds a value. */
-export function deliveryStatusCondition(status: string, param: (v: unknown) => string): string {
-  if (status === 'sending') return `status = 'pending' AND claim_id IS NOT NULL`;
-  if (status === 'pending') return `status = 'pending' AND claim_id IS NULL`;
-  return `status = ${param(status)}`;
+/**
+ * The stored forms of one contract status, as SQL conditions on a deliveries row, each one index
+ * branch; `param` binds a value. `sending` is a pending row held by a claim, or a row a worker
+ * older than the HotClaims migration left as 'sending'.
+ */
+export function deliveryStatusConditions(status: string, param: (v: unknown) => string): string[] {
+  if (status === 'sending')
+    return [`status = 'pending' AND claim_id IS NOT NULL`, `status = 'sending'`];
+  if (status === 'pending') return [`status = 'pending' AND claim_id IS NULL`];
+  return [`status = ${param(status)}`];
 }
 
 export const DELIVERY_LOG_COLUMNS =
@@ -113,7 +118,7 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
       : false;
   const conditions = byStatus
     ? STORED_STATUSES.map((s) => `status = '${s}'`)
-    : [...new Set(filter.statuses ?? [])].map((s) => deliveryStatusCondition(s, param));
+    : [...new Set(filter.statuses ?? [])].flatMap((s) => deliveryStatusConditions(s, param));
   const select = (extra: string[]) => {
     const conds = [...where, ...extra];
     return (

@@ -61,7 +61,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
       ]);
       if (!locked) return 0;
       try {
-        const expired = await this.claims.releaseExpiredLeases(BATCH);
+        const expired = await this.claims.releaseExpiredLeases(BATCH, this.config.leaseMs);
         // Grace: a wake-up may still be on its way; after two sweep periods (at least 2 s) it is lost.
         const page = await this.claims.overdue(
           Math.max(2 * this.config.sweepIntervalMs, 2_000),

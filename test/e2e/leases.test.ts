@@ -95,3 +95,23 @@ for (const stored of ['pending', 'sending'] as const) {
     assert.equal(attempts.rows[1].error, null);
   });
 }
+
+test('a young table that doubled gets fresh statistics within seconds, without autovacuum', async () => {
+  const tenant = await createTenant(t.api);
+  const before = await pg.query(`SELECT reltuples FROM pg_class WHERE relname = 'events'`);
+  const rows = Math.max(1_000, 2 * Number(before.rows[0].reltuples) + 1_000);
+  await pg.query(
+    `INSERT INTO events (id, tenant_id, type, body)
+     SELECT 'evt_stats_' || g, $1, 'lease.lost', '{}' FROM generate_series(1, $2) g`,
+    [tenant.id, rows],
+  );
+  await eventually(
+    async () =>
+      Number(
+        (await pg.query(`SELECT reltuples FROM pg_class WHERE relname = 'events'`)).rows[0]
+          .reltuples,
+      ) >= rows,
+    25_000,
+    'events analyzed',
+  );
+});

@@ -46,8 +46,9 @@ test('several statuses: one ordered, limited branch each, merged and limited aga
   assert.deepEqual(q.params, ['acme', 3, 'failed']);
 });
 
-test('sending is a pending row held by a claim; pending is one that is not', () => {
+test('sending is a pending row held by a claim (or a legacy sending row); pending is one that is not', () => {
   const sending = deliveryLogQuery({ tenantId: 'acme', statuses: ['sending'] }, 3);
+  assert.match(sending.sql, / WHERE tenant_id = \$1 AND status = 'sending' ORDER BY id DESC /);
   assert.match(
     sending.sql,
     / WHERE tenant_id = \$1 AND status = 'pending' AND claim_id IS NOT NULL /,

@@ -6,14 +6,14 @@ import {
   YOUNG_ROWS,
 } from '../../src/database/table-statistics.service';
 
-test('a young table is analyzed once it has at least doubled, an old one never', () => {
+test('a young table is analyzed once its live rows have doubled, an old one never', () => {
   assert.deepEqual(
     tablesToAnalyze([
-      { table: 'never_analyzed', rows: -1, changed: MIN_CHANGES },
-      { table: 'analyzed_empty', rows: 0, changed: MIN_CHANGES - 1 },
-      { table: 'doubled', rows: 20_000, changed: 20_000 },
-      { table: 'not_yet', rows: 20_000, changed: 19_999 },
-      { table: 'old', rows: YOUNG_ROWS, changed: 10 * YOUNG_ROWS },
+      { table: 'never_analyzed', analyzed: -1, live: MIN_CHANGES },
+      { table: 'analyzed_empty', analyzed: 0, live: MIN_CHANGES - 1 },
+      { table: 'doubled', analyzed: 20_000, live: 40_000 },
+      { table: 'not_yet', analyzed: 20_000, live: 39_999 },
+      { table: 'old', analyzed: YOUNG_ROWS, live: 10 * YOUNG_ROWS },
     ]),
     ['never_analyzed', 'doubled'],
   );
