@@ -2,7 +2,8 @@
 // The send path alone: client CPU per POST of Tern's sendWebhook (this build's dist/, undici's
 // dispatch API through the guarded Agent, deadline and 64 KiB cap) against a bare undici request()
 // loop with an AbortController deadline and the body read as a stream, which is how Tern sent
-// before. Same headers, body and receiver (bench/receiver.js), concurrency 64, alternated twice.
+// before. Same headers, body and receiver (bench/receiver.js), concurrency 64; two rounds, the
+// order swapped in the second.
 //   npm run build && node bench/send-path.js [--n 40000]
 'use strict';
 const { Agent, request } = require('undici');
@@ -66,11 +67,13 @@ async function measure(name, send) {
   const receiver = await lib.startReceiver();
   const url = `${receiver.url}/ok/send-path`;
   try {
-    for (let round = 0; round < 2; round++) {
-      const bare = new Agent({ keepAliveTimeout: 10_000 });
-      console.log(JSON.stringify(await measure('undici request()', () => viaRequest(bare, url))));
-      await bare.close();
-      const tern = createDeliveryAgent({
+    const bare = async () => {
+      const agent = new Agent({ keepAliveTimeout: 10_000 });
+      console.log(JSON.stringify(await measure('undici request()', () => viaRequest(agent, url))));
+      await agent.close();
+    };
+    const tern = async () => {
+      const agent = createDeliveryAgent({
         connectTimeoutMs: 5_000,
         deliveryTimeoutMs: 15_000,
         allowedCidrs: ['127.0.0.0/8'],
@@ -78,11 +81,15 @@ async function measure(name, send) {
       const req = { url, headers, body, timeoutMs: 15_000 };
       console.log(
         JSON.stringify(
-          await measure('Tern sendWebhook', () => sendWebhook(tern, req, ['127.0.0.0/8'])),
+          await measure('Tern sendWebhook', () => sendWebhook(agent, req, ['127.0.0.0/8'])),
         ),
       );
-      await tern.close();
-    }
+      await agent.close();
+    };
+    await bare();
+    await tern();
+    await tern();
+    await bare();
   } finally {
     await receiver.stop();
   }

@@ -1,9 +1,10 @@
 // A delivery's tenant and endpoint are kept right by the code that writes it, no longer checked by
 // a foreign key on each insert. Each foreign key costs Postgres a lookup (and a row lock on the
 // parent) for every delivery row inserted: of the four per delivery, these two were redundant.
-// - deliveries.tenant_id is its event's tenant, written from the same row in the same statement;
-//   the event's own foreign key checks the tenant, and deleting a tenant still deletes its
-//   deliveries, through their events (ON DELETE CASCADE).
+// - deliveries.tenant_id is its event's tenant: the ingest statement writes both from the same
+//   submission, and inserts a delivery only with its event; the event's own foreign key checks the
+//   tenant, and deleting a tenant still deletes its deliveries, through their events (ON DELETE
+//   CASCADE).
 // - deliveries.endpoint_id comes from the fan-out query of the same transaction. Endpoints are only
 //   ever deleted softly (deleted_at, which cancels their deliveries); a hard delete happens only
 //   with the tenant, whose events take the deliveries with them.

@@ -1,9 +1,9 @@
 // Named prepared statements: Postgres parses and plans one once per connection instead of on every
-// call. Only for statements whose plan cannot go wrong as tables grow: Postgres settles on a generic
-// plan after five calls and keeps it until the next ANALYZE, so a statement that reads a table by
-// index (the dispatcher's claim, say) would keep the sequential scan it was given while the table
-// was empty (seen: 300 ms claims on a fresh database; this machine runs with autovacuum off).
-// Ingestion's insert reads no table: prepared, it costs Postgres 420 us a trigger instead of 680.
+// call (for a claim of 60 deliveries, a third of its Postgres time). Postgres settles on a generic
+// plan after five calls and keeps it until the table's next ANALYZE, so a plan made while a table
+// was empty would stay a scan as it grows (seen: 300 ms claims on a fresh database): the hot
+// statements that read tables (claim, result write) rely on TableStatisticsService re-analyzing
+// young tables, and reach rows by key only. The ingest insert reads no table.
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface PreparedStatement {

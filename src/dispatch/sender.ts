@@ -244,8 +244,11 @@ export function sendWebhook(
         }),
       );
     });
-    if (req.signal?.aborted) onShutdown();
-    else req.signal?.addEventListener('abort', onShutdown, { once: true });
+    if (req.signal?.aborted) {
+      onShutdown();
+      return; // settled: nothing to send
+    }
+    req.signal?.addEventListener('abort', onShutdown, { once: true });
     try {
       const { origin, path } = targetOf(req.url);
       agent.dispatch(

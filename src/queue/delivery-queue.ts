@@ -1,6 +1,6 @@
 // The delivery queue's producer: the only way to add a job. Jobs are wake-up calls; Postgres holds
 // the truth, so an add that fails (Redis down) is logged and left to the sweeper.
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { InjectQueue } from '@nestjs/bull';
 import type { JobOptions, Queue } from 'bull';
@@ -34,7 +34,7 @@ const ADD_TIMEOUT_MS = 2_000;
 const baseOptions: JobOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 1 };
 
 @Injectable()
-export class DeliveryQueue implements OnModuleInit {
+export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(DeliveryQueue.name);
 
   constructor(
@@ -44,6 +44,11 @@ export class DeliveryQueue implements OnModuleInit {
 
   onModuleInit(): void {
     this.metrics.setQueueDepthSource(() => this.depth());
+  }
+
+  /** Shutdown, first step: wake-ups still being gathered are added while Redis is open. */
+  async onModuleDestroy(): Promise<void> {
+    await this.gatheredDone;
   }
 
   /** Immediate wake-ups gathered for WAKE_GATHER_MS: one add for all of them. */
