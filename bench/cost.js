@@ -29,7 +29,10 @@ function cpuOf(pid) {
   return (Number(f[11]) + Number(f[12])) / TICK;
 }
 
-/** CPU seconds of every Postgres process (backends, WAL writer, checkpointer, autovacuum). */
+/**
+ * CPU seconds of every Postgres process (backends, WAL writer, checkpointer, autovacuum). A process
+ * that exits within the window takes its CPU with it (an autovacuum worker): it is a floor.
+ */
 function postgresCpu() {
   let t = 0;
   for (const p of readdirSync('/proc')) {
