@@ -138,13 +138,29 @@ export class TenantsService {
     return toView(rows[0]);
   }
 
-  /** Deletes the tenant; its keys, endpoints, events, deliveries and alerts go with it (ON DELETE CASCADE). */
+  /**
+   * Deletes the tenant and everything it owns, in one transaction. Its attempts and deliveries are
+   * deleted here (no foreign key points them at their event: see the DeliveriesWithoutForeignKeys
+   * migration); keys, endpoints, events and alerts go with the tenant row (ON DELETE CASCADE).
+   * The tenant row is locked first: an ingest under way holds a key-share lock on it (the events'
+   * foreign key), so its deliveries are committed before they are looked for, and a later one
+   * waits, then fails on the missing tenant.
+   */
   async remove(id: string): Promise<void> {
-    const [, affected] = (await this.tenants.query(`DELETE FROM tenants WHERE id = $1`, [id])) as [
-      unknown,
-      number,
-    ];
+    const found = await this.tenants.manager.transaction(async (m) => {
+      const locked: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [
+        id,
+      ]);
+      if (locked.length === 0) return false;
+      await m.query(
+        `DELETE FROM attempts a USING deliveries d WHERE d.tenant_id = $1 AND a.delivery_id = d.id`,
+        [id],
+      );
+      await m.query(`DELETE FROM deliveries WHERE tenant_id = $1`, [id]);
+      await m.query(`DELETE FROM tenants WHERE id = $1`, [id]);
+      return true;
+    });
     this.known.delete(id);
-    if (!affected) throw notFound('Tenant');
+    if (!found) throw notFound('Tenant');
   }
 }

@@ -1,4 +1,5 @@
-// The DeliveryLogIndexes, HotClaims and LogIndexesByStatus migrations go down and up again cleanly
+// The DeliveryLogIndexes, HotClaims, LogIndexesByStatus, DeliveriesWithoutForeignKeys and
+// RoomForClaims migrations go down and up again cleanly
 // on a migrated database.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,8 @@ import { dataSourceOptions, runMigrations } from '../../src/database/data-source
 import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-DeliveryLogIndexes';
 import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
 import { LogIndexesByStatus1732380000000 } from '../../migrations/1732380000000-LogIndexesByStatus';
+import { DeliveriesWithoutForeignKeys1732400000000 } from '../../migrations/1732400000000-DeliveriesWithoutForeignKeys';
+import { RoomForClaims1732410000000 } from '../../migrations/1732410000000-RoomForClaims';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
@@ -63,6 +66,14 @@ test('LogIndexesByStatus: down brings back the (tenant_id, id) and (endpoint_id,
 
 test('HotClaims: down brings back the lease index and sending rows, up takes them away again', async () => {
   const migration = new HotClaims1732370000000();
+  // The later RoomForClaims migration is taken back first, and applied again at the end.
+  const room = new RoomForClaims1732410000000();
+  assert.deepEqual((await schema()).options, [
+    'autovacuum_analyze_scale_factor=0.02',
+    'fillfactor=50',
+  ]);
+  const runner = ds.createQueryRunner();
+  await room.down(runner);
   const head = await schema();
   assert.equal(head.indexes.deliveries_lease_idx, undefined);
   assert.deepEqual(head.options, ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=80']);
@@ -87,7 +98,6 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
         status: string;
       }[]
     ).map((r) => r.status);
-  const runner = ds.createQueryRunner();
   try {
     await migration.down(runner);
     const down = await schema();
@@ -102,7 +112,9 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
       'held by its claim, shown as sending',
     );
   } finally {
+    await ds.query(`DELETE FROM deliveries WHERE tenant_id = 't_mig'`);
     await ds.query(`DELETE FROM tenants WHERE id = 't_mig'`);
+    await room.up(runner);
     await runner.release();
   }
 });
@@ -134,6 +146,28 @@ test('DeliveryLogIndexes: down restores the initial schema and up applies the lo
     await migration.up(runner);
     assert.deepEqual(await schema(), up);
     await hotClaims.up(runner);
+  } finally {
+    await runner.release();
+  }
+});
+
+test('DeliveriesWithoutForeignKeys: down brings back the two foreign keys, up takes them away', async () => {
+  const keys = async (): Promise<string[]> =>
+    (
+      await ds.query(
+        `SELECT conname FROM pg_constraint
+          WHERE contype = 'f' AND conrelid IN ('deliveries'::regclass, 'attempts'::regclass)
+          ORDER BY conname`,
+      )
+    ).map((r: { conname: string }) => r.conname);
+  assert.deepEqual(await keys(), []);
+  const migration = new DeliveriesWithoutForeignKeys1732400000000();
+  const runner = ds.createQueryRunner();
+  try {
+    await migration.down(runner);
+    assert.deepEqual(await keys(), ['attempts_delivery_id_fkey', 'deliveries_event_id_fkey']);
+    await migration.up(runner);
+    assert.deepEqual(await keys(), []);
   } finally {
     await runner.release();
   }
