@@ -14,37 +14,13 @@
 //    worker and Postgres CPU per delivery, the mix of `npm run start:api` + `start:worker`.
 // Settings: COST_EVENTS (default 5000), BENCH_ENDPOINTS (10), BENCH_PAYLOAD (512).
 'use strict';
-const { readFileSync, readdirSync } = require('node:fs');
 const lib = require('./lib');
 
 const EVENTS = Number(process.env.COST_EVENTS || 5_000);
 const E = Number(process.env.BENCH_ENDPOINTS || 10);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
-const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
-
-/** User + system CPU seconds of one process, from /proc. */
-function cpuOf(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
-
-/**
- * CPU seconds of every Postgres process (backends, WAL writer, checkpointer, autovacuum). A process
- * that exits within the window takes its CPU with it (an autovacuum worker): it is a floor.
- */
-function postgresCpu() {
-  let t = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('postgres')) t += cpuOf(p);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return t;
-}
+const { cpuOf } = lib;
+const postgresCpu = () => lib.commandCpu('postgres');
 
 const us = (seconds, n) => Math.round((seconds / n) * 1e6);
 

@@ -1,9 +1,10 @@
-// Shared pieces of the benchmarks: processes, a JSON client, databases, percentiles.
+// Shared pieces of the benchmarks: processes, a JSON client, databases, percentiles, CPU counters.
 'use strict';
 const { fork, spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { createServer, connect } = require('node:net');
 const { Client } = require('pg');
+const { readFileSync, readdirSync } = require('node:fs');
 
 const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -53,6 +54,7 @@ async function startReceiver() {
   const ready = await new Promise((resolve) => child.once('message', resolve));
   return {
     url: `http://127.0.0.1:${ready.port}`,
+    pid: child.pid,
     stats: () => ask('stats'),
     dump: async () => (await ask('dump')).receipts,
     reset: () => ask('reset'),
@@ -251,6 +253,33 @@ async function waitReceived(receiver, unique, timeoutMs) {
   }
 }
 
+const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/** User + system CPU seconds of one process (all its threads), from /proc. */
+function cpuOf(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+/**
+ * CPU seconds of every process whose command line starts with `command` ('postgres': backends,
+ * WAL writer, checkpointer, autovacuum). A process that exits within the window takes its CPU with
+ * it (an autovacuum worker): it is a floor.
+ */
+function commandCpu(command) {
+  let t = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(command)) t += cpuOf(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return t;
+}
+
 /** A JSON payload of about `bytes` bytes. */
 function payload(bytes, i) {
   return {
@@ -276,4 +305,6 @@ module.exports = {
   client,
   waitReceived,
   payload,
+  cpuOf,
+  commandCpu,
 };

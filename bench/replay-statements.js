@@ -4,14 +4,18 @@
 // load, as a burst into a new install makes them: groups of 9 events x 10 endpoints, claims of 60,
 // results of 50. Prints the backend's CPU per delivery, the cleanest measure of what a schema or
 // statement change costs Postgres.
-//   npm run build && node bench/replay-statements.js [--events 4000] [--no-analyze]
+//   npm run build && node bench/replay-statements.js [--events 4000] [--no-analyze] [--setup SQL]
 // --no-analyze leaves out what TableStatisticsService does (ANALYZE a young table each time it has
-// doubled), to show what plans made from an empty table's statistics cost.
+// doubled), to show what plans made from an empty table's statistics cost. --setup runs SQL on the
+// migrated database first (statements separated by `;`), to try a schema change before writing
+// its migration: --setup "ALTER TABLE deliveries SET (fillfactor = 80)".
+// The line also gives each statement's share (CPU per delivery) and the deliveries table's size.
 'use strict';
 const { Client } = require('pg');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { randomUUID } = require('node:crypto');
+const { cpuOf } = require('./lib');
 
 const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -21,12 +25,7 @@ const arg = (name, dflt) => {
 };
 const EVENTS = Number(arg('--events', 4000));
 const ANALYZE = !process.argv.includes('--no-analyze');
-
-function cpuOf(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const SETUP = arg('--setup', '');
 
 /** A statement's SQL as the build has it: the template literal that starts with `start`. */
 function statement(file, start) {
@@ -57,7 +56,16 @@ function statement(file, start) {
       `INSERT INTO endpoints (id, tenant_id, url, secret)
        SELECT 'ep_' || i, 't', 'http://x/' || i, 's' FROM generate_series(0, 9) i`,
     );
+    for (const q of SETUP.split(';').filter((x) => x.trim())) await c.query(q);
     const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
+    /** CPU seconds of the backend by statement. */
+    const spent = { insert: 0, claim: 0, record: 0 };
+    const timed = async (name, run) => {
+      const a = cpuOf(pid);
+      const r = await run();
+      spent[name] += cpuOf(pid) - a;
+      return r;
+    };
     const body = 'x'.repeat(700);
     const pad = (n) => String(n).padStart(10, '0');
     const young = async () => {
@@ -84,46 +92,50 @@ function statement(file, start) {
           toClaim.push(d);
         }
       }
-      await c.query({ name: 'ins', text: INSERT, values: [...ev, new Date(), ...dl, 5, false] });
+      await timed('insert', () =>
+        c.query({ name: 'ins', text: INSERT, values: [...ev, new Date(), ...dl, 5, false] }),
+      );
       while (toClaim.length >= 60) {
         const claimId = randomUUID();
-        const r = await c.query({
-          name: 'claim',
-          text: CLAIM,
-          values: [toClaim.splice(0, 60), claimId, 45_000],
-        });
+        const r = await timed('claim', () =>
+          c.query({ name: 'claim', text: CLAIM, values: [toClaim.splice(0, 60), claimId, 45_000] }),
+        );
         for (const row of r.rows) toRecord.push([row.id, claimId, row.endpoint_id]);
       }
       while (toRecord.length >= 50) {
         const b = toRecord.splice(0, 50);
         const all = (v) => b.map(() => v);
-        await c.query({
-          name: 'record',
-          text: RECORD,
-          values: [
-            b.map((x) => x[0]),
-            b.map((x) => x[1]),
-            all('succeeded'),
-            all(null),
-            all(200),
-            all(null),
-            all(1),
-            all(5),
-            all('ok'),
-            all(new Date()),
-            b.map((x) => `att_${x[0]}`),
-            ['ep_1'],
-            all(5),
-            b.map((x) => x[2]),
-          ],
-        });
+        await timed('record', () =>
+          c.query({
+            name: 'record',
+            text: RECORD,
+            values: [
+              b.map((x) => x[0]),
+              b.map((x) => x[1]),
+              all('succeeded'),
+              all(null),
+              all(200),
+              all(null),
+              all(1),
+              all(5),
+              all('ok'),
+              all(new Date()),
+              b.map((x) => `att_${x[0]}`),
+              ['ep_1'],
+              all(5),
+              b.map((x) => x[2]),
+            ],
+          }),
+        );
       }
       if (ANALYZE && step % 10 === 0) await young();
     }
     const used = cpuOf(pid) - t0;
     const st = (
       await c.query(
-        `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'deliveries'`,
+        `SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) AS heap,
+                pg_total_relation_size(relid) AS total
+           FROM pg_stat_user_tables WHERE relname = 'deliveries'`,
       )
     ).rows[0];
     console.log(
@@ -132,6 +144,11 @@ function statement(file, start) {
         deliveries: EVENTS * 10,
         analyzeYoungTables: ANALYZE,
         postgresCpuUsPerDelivery: Math.round((used / (EVENTS * 10)) * 1e6),
+        byStatementUs: Object.fromEntries(
+          Object.entries(spent).map(([k, v]) => [k, Math.round((v / (EVENTS * 10)) * 1e6)]),
+        ),
+        deliveriesHeapBytesPerDelivery: Math.round(st.heap / (EVENTS * 10)),
+        deliveriesBytesPerDelivery: Math.round(st.total / (EVENTS * 10)),
         hotUpdatesPct: Math.round((100 * st.n_tup_hot_upd) / Math.max(1, st.n_tup_upd)),
       }),
     );

@@ -203,6 +203,32 @@ async function ternRun(receiver, mode, batch) {
  * fresh Tern on a fresh database with a discarded warm-up, so the two differ only by the dead
  * endpoints (not by a table grown and never vacuumed in between); repeated, the median reported.
  */
+/** CPU seconds so far of Tern's processes, Postgres, Redis, the receiver and this script. */
+function cpuNow(tern, receiver) {
+  const self = process.cpuUsage();
+  return {
+    tern: tern.procs.reduce((t, p) => t + lib.cpuOf(p.pid), 0),
+    postgres: lib.commandCpu('postgres'),
+    redis: lib.commandCpu('redis-server'),
+    receiver: lib.cpuOf(receiver.pid),
+    bench: (self.user + self.system) / 1e6,
+  };
+}
+
+/**
+ * CPU per delivery by process between two cpuNow readings, and the cores busy on average: the
+ * machine is saturated when that nears its core count, and throughput is then cores / CPU.
+ */
+function cpuSince(a, b, deliveries, seconds) {
+  const us = {};
+  let total = 0;
+  for (const k of Object.keys(a)) {
+    us[k] = Math.round(((b[k] - a[k]) / deliveries) * 1e6);
+    total += b[k] - a[k];
+  }
+  return { cpuUsPerDelivery: us, busyCores: Number((total / seconds).toFixed(2)) };
+}
+
 async function isolation(receiver) {
   const half = Math.max(1, Math.floor(E / 2));
   const events = Math.ceil(N / half); // N healthy deliveries a run
@@ -226,15 +252,18 @@ async function isolation(receiver) {
           );
         await setupTenant(api, tenantId, paths);
         await receiver.reset();
+        const cpu0 = cpuNow(tern, receiver);
         const t0 = Date.now();
         // Batch ingestion, so the API is not what limits either run: the dispatcher is measured.
         const { started } = await trigger(api, tenantId, count, 8, 100);
         const done = await lib.waitReceived(receiver, count * half, 600_000);
+        const cpu = cpuSince(cpu0, cpuNow(tern, receiver), count * half, (done.at - t0) / 1000);
         const lat = await latencies(receiver, started, '/ok/');
         return {
           deliveredPerSec: Math.round((count * half) / ((done.at - t0) / 1000)),
           p99Ms: lat.p99,
           duplicates: lat.duplicates,
+          ...cpu,
         };
       };
       await run('iso_warmup', false, Math.ceil(events / 4)); // JIT and pools warm, discarded
@@ -255,6 +284,7 @@ async function isolation(receiver) {
     });
   }
   const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const sumUs = (run) => Object.values(run.cpuUsPerDelivery).reduce((a, b) => a + b, 0);
   const result = {
     bench: 'isolation',
     healthyEndpoints: half,
@@ -264,6 +294,9 @@ async function isolation(receiver) {
     throughputKept: median(reps.map((r) => r.kept)),
     p99AloneMs: median(reps.map((r) => r.alone.p99Ms)),
     p99BesideDeadMs: median(reps.map((r) => r.beside.p99Ms)),
+    // Every process's CPU per healthy delivery, summed: what the dead endpoints' share costs.
+    cpuUsPerHealthyDeliveryAlone: median(reps.map((r) => sumUs(r.alone))),
+    cpuUsPerHealthyDeliveryBeside: median(reps.map((r) => sumUs(r.beside))),
   };
   emit(result);
   return result;
