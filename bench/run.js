@@ -3,7 +3,8 @@
 // The ceiling and Tern runs use the same receiver process in the same run, so their ratio is fair.
 // Sizes: BENCH_N (deliveries, default 20000), BENCH_C (ceiling concurrency, default 64),
 // BENCH_ENDPOINTS (default 10), BENCH_BACKLOG (default 100000), BENCH_WARMUP (events discarded
-// before each Tern run, default a quarter of its events), BENCH_REPEATS (default 3).
+// before each Tern run, default a quarter of its events), BENCH_REPEATS (default 3),
+// BENCH_ISOLATION_REPEATS (isolation pairs, default 5).
 'use strict';
 const { execFile: execFileCb } = require('node:child_process');
 const { join } = require('node:path');
@@ -20,6 +21,12 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG || 100_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
 /** Repetitions of each Tern run and of the isolation pair; medians are reported. */
 const REPEATS = Number(process.env.BENCH_REPEATS || 3);
+/**
+ * Isolation pairs. A pair's two runs are separate processes a few seconds apart, and this machine's
+ * CPU time per unit of work drifts by a sixth from one run to the next, so the ratio wants more
+ * pairs than a single figure does; each pair alternates which run goes first.
+ */
+const ISOLATION_REPEATS = Number(process.env.BENCH_ISOLATION_REPEATS || 5);
 /** Concurrent callers triggering single events (the batch route uses 8). */
 const LANES = Number(process.env.BENCH_LANES || 32);
 /** Events sent and discarded before each Tern run is measured (default: a quarter of the run). */
@@ -274,9 +281,11 @@ async function isolation(receiver) {
     }
   };
   const reps = [];
-  for (let rep = 0; rep < REPEATS; rep++) {
-    const alone = await isoRun(false, rep);
-    const beside = await isoRun(true, rep);
+  for (let rep = 0; rep < ISOLATION_REPEATS; rep++) {
+    const besideFirst = rep % 2 === 1;
+    const first = await isoRun(besideFirst, rep);
+    const second = await isoRun(!besideFirst, rep);
+    const [alone, beside] = besideFirst ? [second, first] : [first, second];
     reps.push({
       alone,
       beside,
