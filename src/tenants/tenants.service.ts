@@ -142,9 +142,13 @@ export class TenantsService {
    * Deletes the tenant and everything it owns, in one transaction. Its attempts and deliveries are
    * deleted here (no foreign key points them at their event: see the DeliveriesWithoutForeignKeys
    * migration); keys, endpoints, events and alerts go with the tenant row (ON DELETE CASCADE).
-   * The tenant row is locked first: an ingest under way holds a key-share lock on it (the events'
-   * foreign key), so its deliveries are committed before they are looked for, and a later one
-   * waits, then fails on the missing tenant.
+   * Each statement reads what was committed when it began, so the writers are locked out first:
+   * - the tenant row: an ingest under way holds a key-share lock on it (the events' foreign key),
+   *   so its deliveries are committed before they are looked for, and a later one waits, then
+   *   fails on the missing tenant;
+   * - the tenant's deliveries: a result write (or lease sweep) under way holds a delivery's row and
+   *   is inserting its attempt, so that attempt is committed before attempts are looked for, and a
+   *   later one finds its delivery gone and writes nothing.
    */
   async remove(id: string): Promise<void> {
     const found = await this.tenants.manager.transaction(async (m) => {
@@ -152,6 +156,10 @@ export class TenantsService {
         id,
       ]);
       if (locked.length === 0) return false;
+      await m.query(
+        `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE tenant_id = $1 FOR UPDATE) held`,
+        [id],
+      );
       await m.query(
         `DELETE FROM attempts a USING deliveries d WHERE d.tenant_id = $1 AND a.delivery_id = d.id`,
         [id],

@@ -198,6 +198,55 @@ describe('tenants', () => {
     }
   });
 
+  test('DELETE waits for a result being written, and takes its attempt too', async () => {
+    const rcv = await startReceiver();
+    const pg = new Client({ connectionString: t.databaseUrl });
+    const writer = new Client({ connectionString: t.databaseUrl });
+    await pg.connect();
+    await writer.connect();
+    try {
+      await createEventType(admin, 'race.sent');
+      const { body: tenant } = await admin.post('/v1/tenants', { name: 'Deleted mid-write' });
+      await createEndpoint(admin, tenant.id, { url: `${rcv.url}/race`, eventTypes: ['race.*'] });
+      const ev = await admin.post(`/v1/tenants/${tenant.id}/events`, {
+        type: 'race.sent',
+        data: { n: 1 },
+      });
+      assert.equal(ev.status, 202);
+      const deliveryId = ev.body.deliveries[0].id;
+      const attemptsOf = async () =>
+        (
+          await pg.query(`SELECT count(*)::int AS n FROM attempts WHERE delivery_id = $1`, [
+            deliveryId,
+          ])
+        ).rows[0].n;
+      await eventually(async () => (await attemptsOf()) === 1, 10_000, 'the attempt recorded');
+      // A worker's result write, caught between its UPDATE and its COMMIT (as the record
+      // statement is: it updates the delivery and inserts the attempt in one transaction).
+      await writer.query('BEGIN');
+      await writer.query(`UPDATE deliveries SET updated_at = now() WHERE id = $1`, [deliveryId]);
+      await writer.query(
+        `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms)
+         VALUES ('att_race_' || md5(random()::text), $1, 2, now(), 1)`,
+        [deliveryId],
+      );
+      const deleting = admin.delete(`/v1/tenants/${tenant.id}`);
+      await new Promise((r) => setTimeout(r, 300));
+      await writer.query('COMMIT');
+      assert.equal((await deleting).status, 204);
+      assert.equal(await attemptsOf(), 0, 'no attempt is left without its delivery');
+      assert.equal(
+        (await pg.query(`SELECT count(*)::int AS n FROM deliveries WHERE id = $1`, [deliveryId]))
+          .rows[0].n,
+        0,
+      );
+    } finally {
+      await writer.end();
+      await pg.end();
+      await rcv.close();
+    }
+  });
+
   test('DELETE removes the tenant and its keys', async () => {
     const { body: created } = await admin.post('/v1/tenants', { name: 'Doomed' });
     const tenantKey = admin.as(created.apiKey);
