@@ -156,31 +156,51 @@ describe('tenants', () => {
     assert.equal((await admin.patch('/v1/tenants/nope-nope', { name: 'x' })).status, 404);
   });
 
+  /** A tenant with one endpoint on `receiverUrl` and one event, delivered: its first attempt is in. */
+  async function tenantWithAttempt(
+    pg: Client,
+    receiverUrl: string,
+    name: string,
+  ): Promise<{ tenantId: string; deliveryId: string; attemptsOf: () => Promise<number> }> {
+    await createEventType(admin, `${name}.sent`);
+    const { body: tenant } = await admin.post('/v1/tenants', { name });
+    await createEndpoint(admin, tenant.id, {
+      url: `${receiverUrl}/${name}`,
+      eventTypes: [`${name}.*`],
+    });
+    const ev = await admin.post(`/v1/tenants/${tenant.id}/events`, {
+      type: `${name}.sent`,
+      data: { n: 1 },
+    });
+    assert.equal(ev.status, 202);
+    const deliveryId = ev.body.deliveries[0].id;
+    const attemptsOf = async () =>
+      (
+        await pg.query(`SELECT count(*)::int AS n FROM attempts WHERE delivery_id = $1`, [
+          deliveryId,
+        ])
+      ).rows[0].n;
+    await eventually(async () => (await attemptsOf()) === 1, 10_000, 'the attempt recorded');
+    return { tenantId: tenant.id, deliveryId, attemptsOf };
+  }
+
   test("DELETE takes the tenant's endpoints, events, deliveries and attempts with it", async () => {
     const rcv = await startReceiver();
     const pg = new Client({ connectionString: t.databaseUrl });
     await pg.connect();
     try {
-      await createEventType(admin, 'doom.sent');
-      const { body: tenant } = await admin.post('/v1/tenants', { name: 'Doomed with data' });
-      await createEndpoint(admin, tenant.id, { url: `${rcv.url}/doom`, eventTypes: ['doom.*'] });
-      const ev = await admin.post(`/v1/tenants/${tenant.id}/events`, {
-        type: 'doom.sent',
-        data: { n: 1 },
-      });
-      assert.equal(ev.status, 202);
+      const { tenantId, deliveryId } = await tenantWithAttempt(pg, rcv.url, 'doom');
       const count = async (table: string) =>
         (
           await pg.query(
             `SELECT count(*)::int AS n FROM ${table} WHERE ${table === 'attempts' ? 'delivery_id IN (SELECT id FROM deliveries WHERE tenant_id = $1)' : 'tenant_id = $1'}`,
-            [tenant.id],
+            [tenantId],
           )
         ).rows[0].n;
-      await eventually(async () => (await count('attempts')) === 1, 10_000, 'the attempt recorded');
       const attempts = await pg.query(`SELECT id FROM attempts WHERE delivery_id = $1`, [
-        ev.body.deliveries[0].id,
+        deliveryId,
       ]);
-      assert.equal((await admin.delete(`/v1/tenants/${tenant.id}`)).status, 204);
+      assert.equal((await admin.delete(`/v1/tenants/${tenantId}`)).status, 204);
       for (const table of ['endpoints', 'events', 'deliveries'])
         assert.equal(await count(table), 0, table);
       assert.equal(
@@ -205,22 +225,7 @@ describe('tenants', () => {
     await pg.connect();
     await writer.connect();
     try {
-      await createEventType(admin, 'race.sent');
-      const { body: tenant } = await admin.post('/v1/tenants', { name: 'Deleted mid-write' });
-      await createEndpoint(admin, tenant.id, { url: `${rcv.url}/race`, eventTypes: ['race.*'] });
-      const ev = await admin.post(`/v1/tenants/${tenant.id}/events`, {
-        type: 'race.sent',
-        data: { n: 1 },
-      });
-      assert.equal(ev.status, 202);
-      const deliveryId = ev.body.deliveries[0].id;
-      const attemptsOf = async () =>
-        (
-          await pg.query(`SELECT count(*)::int AS n FROM attempts WHERE delivery_id = $1`, [
-            deliveryId,
-          ])
-        ).rows[0].n;
-      await eventually(async () => (await attemptsOf()) === 1, 10_000, 'the attempt recorded');
+      const { tenantId, deliveryId, attemptsOf } = await tenantWithAttempt(pg, rcv.url, 'race');
       // A worker's result write, caught between its UPDATE and its COMMIT (as the record
       // statement is: it updates the delivery and inserts the attempt in one transaction).
       await writer.query('BEGIN');
@@ -230,7 +235,7 @@ describe('tenants', () => {
          VALUES ('att_race_' || md5(random()::text), $1, 2, now(), 1)`,
         [deliveryId],
       );
-      const deleting = admin.delete(`/v1/tenants/${tenant.id}`);
+      const deleting = admin.delete(`/v1/tenants/${tenantId}`);
       await new Promise((r) => setTimeout(r, 300));
       await writer.query('COMMIT');
       assert.equal((await deleting).status, 204);
