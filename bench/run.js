@@ -205,11 +205,6 @@ async function ternRun(receiver, mode, batch) {
   }
 }
 
-/**
- * Isolation: healthy endpoints alone, and the same beside as many that never answer. Every run is a
- * fresh Tern on a fresh database with a discarded warm-up, so the two differ only by the dead
- * endpoints (not by a table grown and never vacuumed in between); repeated, the median reported.
- */
 /** CPU seconds so far of Tern's processes, Postgres, Redis, the receiver and this script. */
 function cpuNow(tern, receiver) {
   const self = process.cpuUsage();
@@ -236,6 +231,11 @@ function cpuSince(a, b, deliveries, seconds) {
   return { cpuUsPerDelivery: us, busyCores: Number((total / seconds).toFixed(2)) };
 }
 
+/**
+ * Isolation: healthy endpoints alone, and the same beside as many that never answer. Every run is a
+ * fresh Tern on a fresh database with a discarded warm-up, so the two differ only by the dead
+ * endpoints (not by a table grown and never vacuumed in between); repeated, the median reported.
+ */
 async function isolation(receiver) {
   const half = Math.max(1, Math.floor(E / 2));
   const events = Math.ceil(N / half); // N healthy deliveries a run

@@ -7,7 +7,7 @@
 // - a delivery is inserted only with its event, in the same statement (`WHERE d.event_id IN (SELECT
 //   id FROM ev)`), and events are never deleted but with their tenant;
 // - an attempt is inserted only for a delivery row the same statement has just updated (the result
-//   write) or holds locked (the lease sweep).
+//   write), or that its transaction holds locked (the lease sweep).
 // Deleting a tenant deletes its attempts and deliveries itself (TenantsService.remove), in the
 // transaction that deletes the tenant, which still takes its events, endpoints, keys and alerts
 // with it through ON DELETE CASCADE.
@@ -23,12 +23,13 @@ export class DeliveriesWithoutForeignKeys1732400000000 implements MigrationInter
 
   async down(q: QueryRunner): Promise<void> {
     // Rows the keys would refuse cannot exist while the code above writes them; deleted first all
-    // the same, so that going back never fails halfway.
-    await q.query(
-      `DELETE FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)`,
-    );
+    // the same, so that going back never fails halfway: deliveries without their event, then
+    // attempts without their delivery (those of the deliveries just deleted among them).
     await q.query(
       `DELETE FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)`,
+    );
+    await q.query(
+      `DELETE FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)`,
     );
     await q.query(
       `ALTER TABLE deliveries ADD CONSTRAINT deliveries_event_id_fkey

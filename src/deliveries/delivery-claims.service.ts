@@ -141,7 +141,10 @@ export class DeliveryClaimsService {
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
-    const rows: any[] = await runPrepared(this.dataSource, CLAIM, [ids, claimId, leaseMs]);
+    // In id order, as every statement that locks many deliveries takes them (the tenant delete
+    // too): two such statements can then wait for each other but never deadlock.
+    const sorted = [...ids].sort();
+    const rows: any[] = await runPrepared(this.dataSource, CLAIM, [sorted, claimId, leaseMs]);
     return rows.map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
@@ -167,8 +170,12 @@ export class DeliveryClaimsService {
    * still ours are written; returns the ids that were. As in claim, deliveries are reached by id
    * only (`= ANY`), and each endpoint by its key.
    */
-  async record(results: AttemptRecord[]): Promise<Set<string>> {
-    if (results.length === 0) return new Set();
+  async record(unordered: AttemptRecord[]): Promise<Set<string>> {
+    if (unordered.length === 0) return new Set();
+    // In id order, like the claim (see there).
+    const results = [...unordered].sort((a, b) =>
+      a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0,
+    );
     const col = <T>(f: (r: AttemptRecord) => T) => results.map(f);
     const succeededEndpoints = [
       ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),

@@ -9,7 +9,7 @@ import { newId } from '../common/ids';
 import { conflict, notFound } from '../common/errors';
 import { Page, pageLimit, PageQuery, toPage } from '../common/pagination';
 import { createdAtKeySql, decodeCreatedAtCursor } from '../common/created-at-cursor';
-import { pgErrorCode, UNIQUE_VIOLATION } from '../common/db-errors';
+import { DEADLOCK_DETECTED, pgErrorCode, UNIQUE_VIOLATION } from '../common/db-errors';
 
 export interface TenantView {
   id: string;
@@ -151,13 +151,26 @@ export class TenantsService {
    *   later one finds its delivery gone and writes nothing.
    */
   async remove(id: string): Promise<void> {
+    // Locks are taken in id order, as the dispatcher's claims and result writes take them, so a
+    // deadlock with those cannot happen; one with another path (an alert being raised) rolls the
+    // whole delete back, and it is tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.removeOnce(id);
+      } catch (e) {
+        if (pgErrorCode(e) !== DEADLOCK_DETECTED || attempt === 3) throw e;
+      }
+    }
+  }
+
+  private async removeOnce(id: string): Promise<void> {
     const found = await this.tenants.manager.transaction(async (m) => {
       const locked: unknown[] = await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [
         id,
       ]);
       if (locked.length === 0) return false;
       await m.query(
-        `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE tenant_id = $1 FOR UPDATE) held`,
+        `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE tenant_id = $1 ORDER BY id FOR UPDATE) held`,
         [id],
       );
       await m.query(

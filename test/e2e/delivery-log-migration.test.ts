@@ -153,9 +153,24 @@ test('DeliveriesWithoutForeignKeys: down brings back the two foreign keys, up ta
   assert.deepEqual(await keys(), []);
   const migration = new DeliveriesWithoutForeignKeys1732400000000();
   const runner = ds.createQueryRunner();
+  // Rows the keys would refuse (none can be written now, but going back must not fail on them):
+  // a delivery whose event is gone, with its attempt, and an attempt whose delivery is gone.
+  await ds.query(
+    `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts)
+     VALUES ('dlv_orphan', 't_gone', 'evt_gone', 'ep_gone', 'a.b', 'succeeded', 5)`,
+  );
+  await ds.query(
+    `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms)
+     VALUES ('att_orphan_1', 'dlv_orphan', 1, now(), 1), ('att_orphan_2', 'dlv_gone', 1, now(), 1)`,
+  );
   try {
     await migration.down(runner);
     assert.deepEqual(await keys(), ['attempts_delivery_id_fkey', 'deliveries_event_id_fkey']);
+    const left = await ds.query(
+      `SELECT id FROM deliveries WHERE id = 'dlv_orphan'
+       UNION ALL SELECT id FROM attempts WHERE id LIKE 'att_orphan_%'`,
+    );
+    assert.deepEqual(left, [], 'the orphans were deleted before the keys came back');
     await migration.up(runner);
     assert.deepEqual(await keys(), []);
   } finally {
