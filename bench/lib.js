@@ -28,6 +28,14 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** The median of numbers in any order (the upper middle one of an even count). */
+function median(xs) {
+  return percentile(
+    [...xs].sort((x, y) => x - y),
+    50,
+  );
+}
+
 const freePort = () =>
   new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -297,6 +305,7 @@ module.exports = {
   REDIS_URL,
   sleep,
   percentile,
+  median,
   startReceiver,
   startTcpProxy,
   createDatabase,

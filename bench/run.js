@@ -129,7 +129,7 @@ async function ternBetweenCeilings(receiver, mode, batch) {
       ratioToCeiling: Number((result.deliveredPerSec / ceilingPerSec).toFixed(3)),
     });
   }
-  const median = (f) => [...reps.map(f)].sort((x, y) => x - y)[Math.floor(reps.length / 2)];
+  const median = (f) => lib.median(reps.map(f));
   const first = reps[0];
   emit({
     bench: 'tern',
@@ -292,7 +292,7 @@ async function isolation(receiver) {
       kept: Number((beside.deliveredPerSec / alone.deliveredPerSec).toFixed(3)),
     });
   }
-  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const { median } = lib;
   const sumUs = (run) => Object.values(run.cpuUsPerDelivery).reduce((a, b) => a + b, 0);
   const result = {
     bench: 'isolation',
