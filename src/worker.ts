@@ -60,10 +60,9 @@ function serveApiThread(ctx: INestApplicationContext): void {
       void ctx
         .close()
         .catch((e: Error) => process.stderr.write(`tern dispatcher: shutdown: ${e.message}\n`))
-        .finally(() => {
-          reply({ type: 'stopped' });
-          process.exit(0); // ends this thread only, whatever handle a library left open
-        });
+        // Ends this thread only, whatever handle a library left open; the API thread waits for
+        // the thread's exit.
+        .finally(() => process.exit(0));
     }
   });
   reply({ type: 'ready' });

@@ -11,8 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 export type ToDispatcherThread = { type: 'metrics'; id: number } | { type: 'stop' };
 export type FromDispatcherThread =
   | { type: 'ready' }
-  | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
-  | { type: 'stopped' };
+  | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] };
 
 /** Marks the worker thread's workerData, so src/worker.ts knows it runs on one. */
 export const DISPATCHER_THREAD = 'tern-dispatcher-thread';
