@@ -110,6 +110,8 @@ export class CatalogService {
    * through this process clears it at once; one through another API process shows within the TTL.
    */
   private readonly recent = new Map<string, { type: ActiveEventType | null; until: number }>();
+  /** activeTypes queries under way, by name: concurrent misses of one name share one query. */
+  private readonly loading = new Map<string, Promise<ActiveEventType | null>>();
 
   constructor(@InjectRepository(EventType) private readonly types: Repository<EventType>) {}
 
@@ -246,18 +248,46 @@ export class CatalogService {
     const out = new Map<string, ActiveEventType>();
     const now = Date.now();
     const missing: string[] = [];
+    const joined: [string, Promise<ActiveEventType | null>][] = [];
     for (const name of new Set(names)) {
       const hit = this.recent.get(name);
       if (hit && hit.until > now) {
         if (hit.type) out.set(name, hit.type);
-      } else missing.push(name);
+        continue;
+      }
+      const loading = this.loading.get(name);
+      if (loading) joined.push([name, loading]);
+      else missing.push(name);
     }
-    if (!missing.length) return out;
-    const found = await this.loadActiveTypes(missing);
-    if (this.recent.size > 10_000) this.recent.clear();
-    for (const name of missing) {
-      const type = found.get(name) ?? null;
-      this.recent.set(name, { type, until: now + ACTIVE_TTL_MS });
+    if (missing.length) {
+      // One query for every request that misses at once: when the TTL runs out under load, the
+      // requests in flight share it instead of each asking Postgres the same question.
+      const load = this.loadActiveTypes(missing);
+      const mine = new Map<string, Promise<ActiveEventType | null>>();
+      for (const name of missing) {
+        const one = load.then((found) => found.get(name) ?? null);
+        one.catch(() => undefined); // handled: the caller awaits `load` itself
+        mine.set(name, one);
+        this.loading.set(name, one);
+      }
+      try {
+        const found = await load;
+        if (this.recent.size > 10_000) this.recent.clear();
+        for (const [name, one] of mine) {
+          const type = found.get(name) ?? null;
+          if (type) out.set(name, type);
+          // A write through this process while the query ran forgot the name: an answer that may
+          // predate the write is used by this request but not kept for later ones.
+          if (this.loading.get(name) === one)
+            this.recent.set(name, { type, until: now + ACTIVE_TTL_MS });
+        }
+      } finally {
+        for (const [name, one] of mine)
+          if (this.loading.get(name) === one) this.loading.delete(name);
+      }
+    }
+    for (const [name, one] of joined) {
+      const type = await one;
       if (type) out.set(name, type);
     }
     return out;
@@ -266,6 +296,7 @@ export class CatalogService {
   private forget(name: string): void {
     this.validators.delete(name);
     this.recent.delete(name);
+    this.loading.delete(name);
   }
 
   private async loadActiveTypes(names: string[]): Promise<Map<string, ActiveEventType>> {

@@ -55,6 +55,8 @@ export const EXISTS_TTL_MS = 2_000;
 @Injectable()
 export class TenantsService {
   private readonly known = new Map<string, number>();
+  /** exists() queries under way, by tenant id. */
+  private readonly checking = new Map<string, Promise<boolean>>();
 
   constructor(
     @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
@@ -68,12 +70,26 @@ export class TenantsService {
   async exists(id: string): Promise<boolean> {
     const now = Date.now();
     if ((this.known.get(id) ?? 0) > now) return true;
-    const found = await this.tenants.exists({ where: { id } });
-    if (found) {
-      if (this.known.size > 10_000) this.known.clear();
-      this.known.set(id, now + EXISTS_TTL_MS);
+    // Requests that miss at once (the TTL ran out under load) share one query.
+    let check = this.checking.get(id);
+    if (!check) {
+      check = this.tenants.exists({ where: { id } });
+      const mine = check;
+      this.checking.set(id, mine);
+      void mine
+        .then((found) => {
+          // Deleted through this process while the query ran: that answer is not kept.
+          if (found && this.checking.get(id) === mine) {
+            if (this.known.size > 10_000) this.known.clear();
+            this.known.set(id, now + EXISTS_TTL_MS);
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.checking.get(id) === mine) this.checking.delete(id);
+        });
     }
-    return found;
+    return check;
   }
 
   /** Creates a tenant and its first API key atomically; a taken id is a conflict. */
@@ -182,6 +198,7 @@ export class TenantsService {
       return true;
     });
     this.known.delete(id);
+    this.checking.delete(id);
     if (!found) throw notFound('Tenant');
   }
 }

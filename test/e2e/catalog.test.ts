@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, createTenant, RunningTern, startTern, uniq } from '../support/harness';
 import { Client } from 'pg';
-import { CatalogService } from '../../src/catalog/catalog.service';
+import { ACTIVE_TTL_MS, CatalogService } from '../../src/catalog/catalog.service';
 
 const fieldsOf = (body: any): string[] => (body.details ?? []).map((d: any) => d.field);
 const RESERVED = ['tern.delivery.failed', 'tern.endpoint.disabled', 'webhook.test'];
@@ -479,6 +479,48 @@ describe('event type catalog', () => {
     assert.equal(await catalog.getActiveType(name), null);
     assert.equal(await catalog.validator(name), null);
     assert.deepEqual(await catalog.existingActiveNames([name]), new Set());
+  });
+
+  test('CatalogService: requests that miss the cache at once share one query, and a write while it runs is not undone', async () => {
+    const name = uniq('shared.') + '.x';
+    assert.equal((await admin.post('/v1/event-types', { name, category: 'shared' })).status, 201);
+    // Counts the catalog's queries; Postgres still answers every one.
+    const types = (catalog as any).types;
+    const query = types.query.bind(types);
+    let queries = 0;
+    types.query = (...args: unknown[]) => {
+      queries++;
+      return query(...args);
+    };
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => catalog.activeTypes([name, 'no.such.type'])),
+      );
+      assert.equal(queries, 1, 'one query for twenty concurrent misses');
+      for (const a of answers) assert.deepEqual([...a.keys()], [name]);
+      assert.equal((await catalog.activeTypes([name])).get(name)?.name, name, 'then cached');
+      assert.equal(queries, 1);
+
+      // Archived through this process after a load read the row and before it answered: the
+      // load's caller gets what it read, but that answer is not kept for later requests.
+      await new Promise((r) => setTimeout(r, ACTIVE_TTL_MS + 50));
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      types.query = async (...args: unknown[]) => {
+        const rows = await query(...args);
+        await gate;
+        return rows;
+      };
+      const loading = catalog.activeTypes([name]);
+      await new Promise((r) => setTimeout(r, 100)); // the load has read the row (active)
+      types.query = query;
+      assert.equal((await admin.delete(`/v1/event-types/${name}`)).status, 204);
+      open();
+      assert.equal((await loading).get(name)?.name, name, 'what the load read');
+      assert.equal(await catalog.getActiveType(name), null, 'the archive shows at once');
+    } finally {
+      types.query = query;
+    }
   });
 
   test('the routes are in the OpenAPI document', async () => {

@@ -12,6 +12,7 @@ import {
   startTern,
   uniq,
 } from '../support/harness';
+import { EXISTS_TTL_MS, TenantsService } from '../../src/tenants/tenants.service';
 
 const fieldsOf = (body: any): string[] => (body.details ?? []).map((d: any) => d.field);
 
@@ -262,6 +263,34 @@ describe('tenants', () => {
     assert.equal((await admin.get(`/v1/tenants/${created.id}`)).status, 404);
     assert.equal((await admin.delete(`/v1/tenants/${created.id}`)).status, 404);
     assert.equal((await tenantKey.get('/v1/event-types')).status, 401);
+  });
+
+  test('admin requests under a tenant that miss the exists cache at once share one query', async () => {
+    const { body: created } = await admin.post('/v1/tenants', { name: 'Busy' });
+    const service = t.app.get(TenantsService);
+    // Counts the existence checks; Postgres still answers every one.
+    const repo = (service as any).tenants;
+    const exists = repo.exists.bind(repo);
+    let checks = 0;
+    repo.exists = (...args: unknown[]) => {
+      checks++;
+      return exists(...args);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, EXISTS_TTL_MS + 50)); // its cached yes runs out
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => admin.get(`/v1/tenants/${created.id}/endpoints`)),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(20).fill(200),
+      );
+      assert.equal(checks, 1, 'one check for twenty concurrent requests');
+      assert.equal((await admin.get(`/v1/tenants/missing_${created.id}/endpoints`)).status, 404);
+      assert.equal(checks, 2);
+    } finally {
+      repo.exists = exists;
+    }
   });
 
   test('lists newest first across pages, stable when tenants are added between fetches', async () => {
