@@ -126,6 +126,16 @@ const RECORD = preparedStatement(
    SELECT id FROM upd`,
 );
 
+/** Gives claims back unsent (see unclaim); like the claim, it writes no index entry. */
+const UNCLAIM = preparedStatement(
+  'tern_unclaim_deliveries',
+  `UPDATE deliveries d
+      SET claim_id = NULL, lease_expires_at = NULL, attempts = d.attempts - 1, updated_at = now()
+     FROM unnest($1::text[], $2::uuid[]) AS u(id, claim_id)
+    WHERE d.id = ANY($1::text[]) AND d.id = u.id AND d.claim_id = u.claim_id
+   RETURNING d.id`,
+);
+
 @Injectable()
 export class DeliveryClaimsService {
   constructor(private readonly dataSource: DataSource) {}
@@ -163,6 +173,22 @@ export class DeliveryClaimsService {
       endpointEnabled: r.enabled,
       rateLimitPerSecond: r.rate_limit_per_second,
     }));
+  }
+
+  /**
+   * Gives back claims that were never sent (claimed ahead for an endpoint that then started to fail,
+   * or held when the worker stopped): the delivery is pending and due again as if never claimed,
+   * with its attempt count as it was, and no attempt is logged since none was made. Only rows
+   * whose claim is still ours change; returns their ids.
+   */
+  async unclaim(items: { id: string; claimId: string }[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows: { id: string }[] = await runPrepared(this.dataSource, UNCLAIM, [
+      sorted.map((i) => i.id),
+      sorted.map((i) => i.claimId),
+    ]);
+    return new Set(rows.map((r) => r.id));
   }
 
   /**

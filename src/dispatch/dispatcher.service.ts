@@ -1,7 +1,9 @@
 // The worker's engine. Deliveries offered by queue jobs and the sweeper wait here per endpoint;
 // each endpoint gets a bounded number of sends at once (one while it keeps failing), so a dead
 // endpoint cannot hold every slot. Claims and results are written in batches: one round trip
-// claims many deliveries, one records many attempts.
+// claims many deliveries, one records many attempts. A healthy endpoint's next deliveries are
+// claimed while its sends are still out, so a freed slot is filled at once instead of after a
+// claim's round trip.
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -49,7 +51,12 @@ const RECORD_RETRY_MS = 10_000;
 
 interface EndpointState {
   waiting: string[];
-  inFlight: number;
+  /** Picked from `waiting`, their claim under way. */
+  claiming: number;
+  /** Claimed and waiting for a send slot (claimed ahead; see pumpLoop). */
+  ready: { d: ClaimedDelivery; at: number }[];
+  /** Attempts in flight to the receiver: at most the endpoint's limit. */
+  sending: number;
   /** Consecutive failed attempts: while > 0 the endpoint gets one send at a time. */
   failing: number;
   rate: number | null;
@@ -86,7 +93,12 @@ export class DispatcherService implements BeforeApplicationShutdown {
   /** Ids waiting here or in flight: an offer of one of them again is a no-op. */
   private readonly known = new Set<string>();
   private waitingCount = 0;
-  private inFlight = 0;
+  /** Attempts in flight, all endpoints: at most DISPATCH_CONCURRENCY. */
+  private sending = 0;
+  /** Deliveries being claimed or claimed and not yet sent, all endpoints. */
+  private ahead = 0;
+  /** Endpoints with claimed deliveries held back only by DISPATCH_CONCURRENCY. */
+  private readonly capped = new Set<EndpointState>();
   private pumping = false;
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | null = null;
@@ -157,7 +169,16 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private state(endpointId: string): EndpointState {
     let s = this.endpoints.get(endpointId);
     if (!s) {
-      s = { waiting: [], inFlight: 0, failing: 0, rate: null, tokens: 0, tokensAt: 0 };
+      s = {
+        waiting: [],
+        claiming: 0,
+        ready: [],
+        sending: 0,
+        failing: 0,
+        rate: null,
+        tokens: 0,
+        tokensAt: 0,
+      };
       this.endpoints.set(endpointId, s);
     }
     return s;
@@ -189,14 +210,19 @@ export class DispatcherService implements BeforeApplicationShutdown {
       const now = Date.now();
       for (const [endpointId, s] of this.endpoints) {
         if (s.waiting.length === 0) {
-          if (s.inFlight === 0 && s.failing === 0 && s.rate === null)
+          if (this.held(s) === 0 && s.failing === 0 && s.rate === null)
             this.endpoints.delete(endpointId);
           continue;
         }
-        const limit = s.failing > 0 ? 1 : this.config.endpointConcurrency;
+        // A healthy endpoint without a rate limit has as many deliveries claimed ahead as it may
+        // have in flight, so each finished send is followed by the next at once. A failing one
+        // gets one at a time and nothing ahead; a rate-limited one nothing ahead, so its sends
+        // keep the pace its tokens were taken at.
+        const limit = this.sendLimit(s);
+        const window = s.failing > 0 || s.rate !== null ? limit : 2 * limit;
         let free = Math.min(
-          limit - s.inFlight,
-          this.config.dispatchConcurrency - this.inFlight - picked.length,
+          window - this.held(s),
+          2 * this.config.dispatchConcurrency - this.sending - this.ahead - picked.length,
         );
         if (s.rate !== null) {
           s.tokens = Math.min(s.rate, s.tokens + ((now - s.tokensAt) / 1000) * s.rate);
@@ -208,7 +234,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         }
         for (let i = 0; i < free && s.waiting.length > 0; i++) {
           picked.push({ id: s.waiting.shift()!, endpointId });
-          s.inFlight++;
+          s.claiming++;
         }
       }
       if (earliestToken !== Infinity && !this.pumpTimer) {
@@ -221,7 +247,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         if (!this.pumpAgain) return;
         continue;
       }
-      this.inFlight += picked.length;
+      this.ahead += picked.length;
       this.waitingCount -= picked.length;
       if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {
         this.drainWaiters.splice(0).forEach((w) => w());
@@ -242,22 +268,96 @@ export class DispatcherService implements BeforeApplicationShutdown {
       this.logger.warn(`claim failed (the sweeper will retry): ${(e as Error).message}`);
     }
     const got = new Set(claimed.map((c) => c.id));
+    const now = Date.now();
     for (const p of picked) {
-      if (!got.has(p.id)) this.release(p.id, p.endpointId); // done, owned elsewhere, or not due
+      const s = this.state(p.endpointId);
+      s.claiming--;
+      if (!got.has(p.id)) {
+        this.known.delete(p.id); // done, owned elsewhere, or not due
+        this.ahead--;
+      }
     }
+    const touched = new Set<EndpointState>();
     for (const d of claimed) {
       const s = this.state(d.endpointId);
       s.rate = d.rateLimitPerSecond;
+      s.ready.push({ d, at: now });
+      touched.add(s);
+    }
+    for (const s of touched) this.startSends(s);
+  }
+
+  /** Sends at once to one endpoint: ENDPOINT_CONCURRENCY, or 1 while it keeps failing. */
+  private sendLimit(s: EndpointState): number {
+    return s.failing > 0 ? 1 : this.config.endpointConcurrency;
+  }
+
+  /** Deliveries an endpoint's line holds beyond `waiting`: being claimed, claimed, or in flight. */
+  private held(s: EndpointState): number {
+    return s.claiming + s.ready.length + s.sending;
+  }
+
+  /**
+   * Sends an endpoint's claimed deliveries while it has free slots (and the process does). Claimed
+   * deliveries that cannot go now because the endpoint is failing or rate-limited are given back
+   * (see unclaim), so none waits behind a dead endpoint's one slot until its lease runs out; so is
+   * one that has waited so long for a slot that its attempt could outlive its lease.
+   */
+  private startSends(s: EndpointState): void {
+    if (this.stopping) return; // runDrain gives back what is still claimed
+    const limit = this.sendLimit(s);
+    // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery may wait
+    // here half the margin at most, so its attempt and result still fit in the lease.
+    const oldest = Date.now() - (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2;
+    const giveBack: ClaimedDelivery[] = [];
+    while (s.ready.length > 0 && s.sending < limit) {
+      if (this.sending >= this.config.dispatchConcurrency) {
+        this.capped.add(s); // started when any send ends (see sendOne)
+        break;
+      }
+      const { d, at } = s.ready.shift()!;
+      if (at < oldest) {
+        giveBack.push(d);
+        continue;
+      }
+      this.ahead--;
+      s.sending++;
+      this.sending++;
       const send = this.sendOne(d).finally(() => this.sends.delete(send));
       this.sends.add(send);
     }
+    // Nothing waits claimed behind a failing endpoint's one slot, nor ahead of a rate limit's
+    // tokens (its first claim, before its rate was known, may have taken more than one burst).
+    if ((s.failing > 0 || s.rate !== null) && s.ready.length > 0)
+      giveBack.push(...s.ready.splice(0).map((r) => r.d));
+    if (giveBack.length > 0) this.giveBack(s, giveBack);
   }
 
-  private release(id: string, endpointId: string): void {
-    this.known.delete(id);
-    this.inFlight--;
-    const s = this.endpoints.get(endpointId);
-    if (s) s.inFlight--;
+  /** Gives claims back unsent and puts their deliveries at the head of the endpoint's line. */
+  private giveBack(s: EndpointState, items: ClaimedDelivery[]): void {
+    this.ahead -= items.length;
+    s.claiming += items.length; // still held until Postgres answers
+    const work = this.claims
+      .unclaim(items.map((d) => ({ id: d.id, claimId: d.claimId })))
+      .then(
+        (back) => {
+          const again = items.filter((d) => back.has(d.id)).map((d) => d.id);
+          for (const d of items) if (!back.has(d.id)) this.known.delete(d.id);
+          s.waiting.unshift(...again);
+          this.waitingCount += again.length;
+        },
+        (e) => {
+          // The lease runs out and the sweeper makes them due again, logging the lost attempt.
+          this.logger.warn(`could not give back ${items.length} claims: ${(e as Error).message}`);
+          for (const d of items) this.known.delete(d.id);
+        },
+      )
+      .finally(() => {
+        s.claiming -= items.length;
+        this.afterWork.delete(work);
+        this.pump();
+      });
+    this.afterWork.add(work);
   }
 
   private async sendOne(d: ClaimedDelivery): Promise<void> {
@@ -309,9 +409,15 @@ export class DispatcherService implements BeforeApplicationShutdown {
     );
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;
-    this.inFlight--;
-    s.inFlight--;
-    this.pump(); // a slot is free
+    this.sending--;
+    s.sending--;
+    this.startSends(s); // a slot is free: the next claimed delivery goes at once
+    for (const other of this.capped) {
+      if (this.sending >= this.config.dispatchConcurrency) break;
+      this.capped.delete(other);
+      this.startSends(other);
+    }
+    this.pump();
     const error =
       result.error ??
       (outcome.status === 'succeeded'
@@ -414,9 +520,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Stops claiming, lets the attempts in flight finish for up to SHUTDOWN_GRACE_MS, then aborts the
-   * rest and records them as failed attempts. Deliveries only waiting here were never claimed: they
-   * stay pending in Postgres for the next worker. Idempotent.
+   * Stops claiming, gives back claims not yet sent, lets the attempts in flight finish for up to
+   * SHUTDOWN_GRACE_MS, then aborts the rest and records them as failed attempts. Deliveries only
+   * waiting here were never claimed: they stay pending in Postgres for the next worker. Idempotent.
    */
   drain(): Promise<void> {
     this.draining ??= this.runDrain();
@@ -429,8 +535,17 @@ export class DispatcherService implements BeforeApplicationShutdown {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
 
-    // A claim already under way turns into sends: wait for it, so every send is in `sends`.
+    // A claim already under way finishes: wait for it. What it and earlier claims hold that has not
+    // been sent is given back unsent (due again for the next worker, no attempt used or logged).
     while (this.pumpRun) await this.pumpRun;
+    for (const s of this.endpoints.values()) {
+      if (s.ready.length > 0)
+        this.giveBack(
+          s,
+          s.ready.splice(0).map((r) => r.d),
+        );
+    }
+    this.capped.clear();
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((r) => (timer = setTimeout(r, this.config.shutdownGraceMs)));

@@ -307,3 +307,44 @@ test('SIGTERM with attempts in flight: they finish and are recorded, and the wor
   assert.ok(attempts.every((a) => a.status_code === 200 && a.error === null));
   assert.equal(await liveClaims(events), 0);
 });
+
+test('SIGTERM gives back deliveries claimed ahead and not yet sent: due again, no attempt used', async () => {
+  const left = running;
+  running = null;
+  if (left && alive(left.proc)) await terminate(left.proc, 30_000);
+  const LIMIT = 2;
+  const hung: ServerResponse[] = [];
+  const rcv = await startReceiver((_req, res) => void hung.push(res));
+  receivers.push(rcv);
+  const tenant = await createTenant(t.api);
+  const ep = await createEndpoint(t.api, tenant.id, { url: rcv.url, eventTypes: ['order.paid'] });
+  const proc = spawnTern('worker', {
+    ...env,
+    ENDPOINT_CONCURRENCY: String(LIMIT),
+    SHUTDOWN_GRACE_MS: '500',
+  });
+  children.push(proc);
+  const events = await trigger(tenant.id, 'order.paid');
+
+  await rcv.waitFor(LIMIT, 20_000);
+  // LIMIT attempts in flight, and as many more claimed ahead of them.
+  await eventually(
+    async () => (await rows(events)).deliveries.filter((d) => d.claim_id).length === 2 * LIMIT,
+    5_000,
+    'deliveries claimed ahead',
+  );
+  await terminate(proc, 20_000);
+
+  assert.equal(await liveClaims(events), 0, 'nothing left claimed');
+  const { deliveries, attempts } = await rows(events);
+  assert.equal(rcv.requests.length, LIMIT, 'only the attempts in flight were sent');
+  assert.equal(attempts.length, LIMIT, 'and only they were logged (interrupted)');
+  assert.ok(attempts.every((a) => /interrupted/.test(a.error)));
+  const sent = new Set(attempts.map((a) => a.delivery_id));
+  for (const d of deliveries) {
+    assert.equal(d.endpoint_id, ep.id);
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, sent.has(d.id) ? 1 : 0, `attempts of ${d.id}`);
+  }
+  for (const res of hung) res.destroy();
+});
