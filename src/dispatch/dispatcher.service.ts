@@ -29,6 +29,17 @@ const RESERVED = new Set(RESERVED_HEADERS);
 const HIGH_WATER = 50_000;
 /** Deliveries a failing endpoint's line holds at most; more are left to Postgres and the sweeper. */
 const LINE_LIMIT = 2_000;
+/**
+ * How long a delivery claimed ahead may wait for its endpoint's slot before it is given back: it
+ * waits that long only behind slow sends, where claiming ahead gains nothing.
+ */
+const MAX_READY_MS = 1_000;
+/**
+ * Deliveries are claimed ahead only for an endpoint whose sends take less than this on average:
+ * behind slower sends a claim's round trip is no delay worth hiding, and what was claimed would
+ * only wait (and be given back after MAX_READY_MS).
+ */
+const AHEAD_MAX_SEND_MS = 100;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
 /** The error logged for an attempt cut short because its worker was stopping. */
@@ -57,6 +68,8 @@ interface EndpointState {
   ready: { d: ClaimedDelivery; at: number }[];
   /** Attempts in flight to the receiver: at most the endpoint's limit. */
   sending: number;
+  /** Recent attempts' duration, a moving average (ms). */
+  sendMs: number;
   /** Consecutive failed attempts: while > 0 the endpoint gets one send at a time. */
   failing: number;
   rate: number | null;
@@ -97,8 +110,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private sending = 0;
   /** Deliveries being claimed or claimed and not yet sent, all endpoints. */
   private ahead = 0;
-  /** Endpoints with claimed deliveries held back only by DISPATCH_CONCURRENCY. */
-  private readonly capped = new Set<EndpointState>();
   private pumping = false;
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | null = null;
@@ -174,6 +185,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         claiming: 0,
         ready: [],
         sending: 0,
+        sendMs: 0,
         failing: 0,
         rate: null,
         tokens: 0,
@@ -214,15 +226,18 @@ export class DispatcherService implements BeforeApplicationShutdown {
             this.endpoints.delete(endpointId);
           continue;
         }
-        // A healthy endpoint without a rate limit has as many deliveries claimed ahead as it may
-        // have in flight, so each finished send is followed by the next at once. A failing one
-        // gets one at a time and nothing ahead; a rate-limited one nothing ahead, so its sends
-        // keep the pace its tokens were taken at.
+        // A healthy, quick endpoint without a rate limit has as many deliveries claimed ahead as
+        // it may have in flight, so each finished send is followed by the next at once. A failing
+        // one gets one at a time and nothing ahead; a rate-limited one nothing ahead, so its sends
+        // keep the pace its tokens were taken at; a slow one (AHEAD_MAX_SEND_MS) nothing ahead.
         const limit = this.sendLimit(s);
-        const window = s.failing > 0 || s.rate !== null ? limit : 2 * limit;
+        const ahead = s.failing === 0 && s.rate === null && s.sendMs < AHEAD_MAX_SEND_MS;
+        const window = ahead ? 2 * limit : limit;
         let free = Math.min(
           window - this.held(s),
-          2 * this.config.dispatchConcurrency - this.sending - this.ahead - picked.length,
+          // Sends and claims together within DISPATCH_CONCURRENCY: a claimed delivery then never
+          // waits for a slot elsewhere in the process, only for one of its own endpoint's.
+          this.config.dispatchConcurrency - this.sending - this.ahead - picked.length,
         );
         if (s.rate !== null) {
           s.tokens = Math.min(s.rate, s.tokens + ((now - s.tokensAt) / 1000) * s.rate);
@@ -306,15 +321,16 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private startSends(s: EndpointState): void {
     if (this.stopping) return; // runDrain gives back what is still claimed
     const limit = this.sendLimit(s);
-    // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery may wait
-    // here half the margin at most, so its attempt and result still fit in the lease.
-    const oldest = Date.now() - (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2;
+    // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery waits here
+    // half the margin at most, so its attempt and result still fit in the lease; and 1 s at most,
+    // so what the claim read of its endpoint (enabled, URL, secret) is that fresh when it is sent.
+    const oldest =
+      Date.now() -
+      Math.min(MAX_READY_MS, (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2);
     const giveBack: ClaimedDelivery[] = [];
+    // Sends and claims share DISPATCH_CONCURRENCY (see pumpLoop), so only the endpoint's own limit
+    // can hold a claimed delivery back.
     while (s.ready.length > 0 && s.sending < limit) {
-      if (this.sending >= this.config.dispatchConcurrency) {
-        this.capped.add(s); // started when any send ends (see sendOne)
-        break;
-      }
       const { d, at } = s.ready.shift()!;
       if (at < oldest) {
         giveBack.push(d);
@@ -337,8 +353,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private giveBack(s: EndpointState, items: ClaimedDelivery[]): void {
     this.ahead -= items.length;
     s.claiming += items.length; // still held until Postgres answers
-    const work = this.claims
-      .unclaim(items.map((d) => ({ id: d.id, claimId: d.claimId })))
+    const work = this.unclaimWithRetry(items)
       .then(
         (back) => {
           const again = items.filter((d) => back.has(d.id)).map((d) => d.id);
@@ -358,6 +373,21 @@ export class DispatcherService implements BeforeApplicationShutdown {
         this.pump();
       });
     this.afterWork.add(work);
+  }
+
+  /** unclaim, tried again while Postgres is unreachable, for up to half the lease margin. */
+  private async unclaimWithRetry(items: ClaimedDelivery[]): Promise<Set<string>> {
+    const giveUpAt =
+      Date.now() +
+      Math.min(RECORD_RETRY_MS, (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2);
+    for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
+      try {
+        return await this.claims.unclaim(items.map((d) => ({ id: d.id, claimId: d.claimId })));
+      } catch (e) {
+        if (!isDependencyFailure(e) || Date.now() + wait >= giveUpAt) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   private async sendOne(d: ClaimedDelivery): Promise<void> {
@@ -409,14 +439,10 @@ export class DispatcherService implements BeforeApplicationShutdown {
     );
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;
+    s.sendMs = 0.8 * s.sendMs + 0.2 * result.durationMs;
     this.sending--;
     s.sending--;
     this.startSends(s); // a slot is free: the next claimed delivery goes at once
-    for (const other of this.capped) {
-      if (this.sending >= this.config.dispatchConcurrency) break;
-      this.capped.delete(other);
-      this.startSends(other);
-    }
     this.pump();
     const error =
       result.error ??
@@ -545,7 +571,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
           s.ready.splice(0).map((r) => r.d),
         );
     }
-    this.capped.clear();
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((r) => (timer = setTimeout(r, this.config.shutdownGraceMs)));

@@ -506,13 +506,16 @@ describe('event type catalog', () => {
       await new Promise((r) => setTimeout(r, ACTIVE_TTL_MS + 50));
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
+      let read!: () => void;
+      const hasRead = new Promise<void>((r) => (read = r));
       types.query = async (...args: unknown[]) => {
         const rows = await query(...args);
+        read();
         await gate;
         return rows;
       };
       const loading = catalog.activeTypes([name]);
-      await new Promise((r) => setTimeout(r, 100)); // the load has read the row (active)
+      await hasRead; // the load has read the row (active)
       types.query = query;
       assert.equal((await admin.delete(`/v1/event-types/${name}`)).status, 204);
       open();

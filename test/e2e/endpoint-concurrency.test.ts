@@ -140,3 +140,46 @@ test('an endpoint that starts failing gives back what was claimed ahead; the hea
   );
   assert.equal(healthy.requests.length, N, 'the healthy endpoint got each event once');
 });
+
+test('DISPATCH_CONCURRENCY caps sends across endpoints, and no endpoint starves under the cap', async () => {
+  const CAP = 4;
+  const capped = await startTern({
+    ENDPOINT_CONCURRENCY: String(LIMIT),
+    DISPATCH_CONCURRENCY: String(CAP),
+    DELIVERY_TIMEOUT_MS: '5000',
+  });
+  try {
+    await createEventType(capped.api, 'order.paid');
+    let open = 0;
+    let most = 0;
+    const rcv = await startReceiver((_req, res) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        res.end('ok');
+      }, 20);
+    });
+    receivers.push(rcv);
+    const tenant = await createTenant(capped.api);
+    for (let i = 0; i < 4; i++)
+      await createEndpoint(capped.api, tenant.id, {
+        url: `${rcv.url}/e${i}`,
+        eventTypes: ['order.paid'],
+      });
+    const N = 25;
+    const events = Array.from({ length: N }, (_, i) => ({ type: 'order.paid', data: { i } }));
+    const r = await capped.api.post(`/v1/tenants/${tenant.id}/events/batch`, { events });
+    assert.equal(r.status, 202);
+
+    await rcv.waitFor(4 * N, 20_000);
+    assert.equal(most, CAP, `at most ${CAP} requests at once in the process, and that many used`);
+    for (let i = 0; i < 4; i++) {
+      const got = rcv.requests.filter((q) => q.url === `/e${i}`);
+      assert.equal(new Set(got.map((q) => q.headers['webhook-id'])).size, N, `endpoint ${i}`);
+      assert.equal(got.length, N, `endpoint ${i} got each event once`);
+    }
+  } finally {
+    await capped.close();
+  }
+});
