@@ -155,7 +155,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
     alertWebhookSecret,
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
     queuePrefix: env.QUEUE_PREFIX || 'tern',
-    dispatchConcurrency: int(env, 'DISPATCH_CONCURRENCY', 256, 1, 10_000),
+    dispatchConcurrency: int(env, 'DISPATCH_CONCURRENCY', 512, 1, 10_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 16, 1, 1_000),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 5_000, 50, 600_000),
     leaseMs: deliveryTimeoutMs + int(env, 'LEASE_MARGIN_MS', 30_000, 100, 600_000),

@@ -218,6 +218,15 @@ export class DispatcherService implements BeforeApplicationShutdown {
       if (this.stopping) return;
       this.pumpAgain = false;
       const picked: { id: string; endpointId: string }[] = [];
+      const aheadOf: [string, EndpointState][] = [];
+      const budget = () =>
+        this.config.dispatchConcurrency - this.sending - this.ahead - picked.length;
+      const take = (endpointId: string, s: EndpointState, n: number) => {
+        for (let i = 0; i < n && s.waiting.length > 0; i++) {
+          picked.push({ id: s.waiting.shift()!, endpointId });
+          s.claiming++;
+        }
+      };
       let earliestToken = Infinity;
       const now = Date.now();
       for (const [endpointId, s] of this.endpoints) {
@@ -226,19 +235,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
             this.endpoints.delete(endpointId);
           continue;
         }
-        // A healthy, quick endpoint without a rate limit has as many deliveries claimed ahead as
-        // it may have in flight, so each finished send is followed by the next at once. A failing
-        // one gets one at a time and nothing ahead; a rate-limited one nothing ahead, so its sends
-        // keep the pace its tokens were taken at; a slow one (AHEAD_MAX_SEND_MS) nothing ahead.
+        // First what the endpoint may send now: up to its limit, less what it holds. Sends and
+        // claims together stay within DISPATCH_CONCURRENCY, so a claimed delivery never waits for a
+        // slot elsewhere in the process, only for one of its own endpoint's.
         const limit = this.sendLimit(s);
-        const ahead = s.failing === 0 && s.rate === null && s.sendMs < AHEAD_MAX_SEND_MS;
-        const window = ahead ? 2 * limit : limit;
-        let free = Math.min(
-          window - this.held(s),
-          // Sends and claims together within DISPATCH_CONCURRENCY: a claimed delivery then never
-          // waits for a slot elsewhere in the process, only for one of its own endpoint's.
-          this.config.dispatchConcurrency - this.sending - this.ahead - picked.length,
-        );
+        let free = Math.min(limit - this.held(s), budget());
         if (s.rate !== null) {
           s.tokens = Math.min(s.rate, s.tokens + ((now - s.tokensAt) / 1000) * s.rate);
           s.tokensAt = now;
@@ -247,11 +248,18 @@ export class DispatcherService implements BeforeApplicationShutdown {
           free = Math.min(free, Math.floor(s.tokens));
           s.tokens -= Math.max(0, Math.min(free, s.waiting.length));
         }
-        for (let i = 0; i < free && s.waiting.length > 0; i++) {
-          picked.push({ id: s.waiting.shift()!, endpointId });
-          s.claiming++;
-        }
+        take(endpointId, s, free);
+        // A healthy, quick endpoint without a rate limit also has as many more claimed ahead, so
+        // each finished send is followed by the next at once. A failing one gets one at a time and
+        // nothing ahead; a rate-limited one nothing ahead, so its sends keep the pace its tokens
+        // were taken at; a slow one (AHEAD_MAX_SEND_MS) nothing ahead.
+        if (s.failing === 0 && s.rate === null && s.sendMs < AHEAD_MAX_SEND_MS)
+          aheadOf.push([endpointId, s]);
       }
+      // Claims ahead only from what every endpoint's sends left of the budget, so an endpoint
+      // late in the map is not kept waiting while earlier ones claim ahead.
+      for (const [endpointId, s] of aheadOf)
+        take(endpointId, s, Math.min(2 * this.sendLimit(s) - this.held(s), budget()));
       if (earliestToken !== Infinity && !this.pumpTimer) {
         this.pumpTimer = setTimeout(() => {
           this.pumpTimer = null;
