@@ -50,7 +50,8 @@ async function triggerBatch(tenantId: string, n: number): Promise<string[]> {
   return r.body.data.map((e: { id: string }) => e.id);
 }
 
-test('a healthy endpoint never has more than ENDPOINT_CONCURRENCY requests at once, and gets each event once', async () => {
+/** A receiver that answers 200 after `holdMs`, counting the most requests it held at once. */
+async function countingReceiver(holdMs: number): Promise<{ rcv: Receiver; most: () => number }> {
   let open = 0;
   let most = 0;
   const rcv = await startReceiver((_req, res) => {
@@ -59,15 +60,20 @@ test('a healthy endpoint never has more than ENDPOINT_CONCURRENCY requests at on
     setTimeout(() => {
       open--;
       res.end('ok');
-    }, 100);
+    }, holdMs);
   });
   receivers.push(rcv);
+  return { rcv, most: () => most };
+}
+
+test('a healthy endpoint never has more than ENDPOINT_CONCURRENCY requests at once, and gets each event once', async () => {
+  const { rcv, most } = await countingReceiver(100);
   const tenant = await createTenant(t.api);
   await createEndpoint(t.api, tenant.id, { url: rcv.url, eventTypes: ['order.paid'] });
   const events = await triggerBatch(tenant.id, 30);
 
   await rcv.waitFor(30, 20_000);
-  assert.equal(most, LIMIT, `at most ${LIMIT} at once, and that many were used`);
+  assert.equal(most(), LIMIT, `at most ${LIMIT} at once, and that many were used`);
   const got = rcv.requests.map((r) => String(r.headers['webhook-id']));
   assert.deepEqual([...got].sort(), [...events].sort(), 'each event once');
 });
@@ -150,17 +156,7 @@ test('DISPATCH_CONCURRENCY caps sends across endpoints, and no endpoint starves 
   });
   try {
     await createEventType(capped.api, 'order.paid');
-    let open = 0;
-    let most = 0;
-    const rcv = await startReceiver((_req, res) => {
-      open++;
-      most = Math.max(most, open);
-      setTimeout(() => {
-        open--;
-        res.end('ok');
-      }, 20);
-    });
-    receivers.push(rcv);
+    const { rcv, most } = await countingReceiver(20);
     const tenant = await createTenant(capped.api);
     for (let i = 0; i < 4; i++)
       await createEndpoint(capped.api, tenant.id, {
@@ -173,7 +169,7 @@ test('DISPATCH_CONCURRENCY caps sends across endpoints, and no endpoint starves 
     assert.equal(r.status, 202);
 
     await rcv.waitFor(4 * N, 20_000);
-    assert.equal(most, CAP, `at most ${CAP} requests at once in the process, and that many used`);
+    assert.equal(most(), CAP, `at most ${CAP} requests at once in the process, and that many used`);
     for (let i = 0; i < 4; i++) {
       const got = rcv.requests.filter((q) => q.url === `/e${i}`);
       assert.equal(new Set(got.map((q) => q.headers['webhook-id'])).size, N, `endpoint ${i}`);
