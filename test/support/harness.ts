@@ -2,6 +2,7 @@
 // against real Postgres and Redis, and real HTTP receivers on 127.0.0.1.
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import Redis from 'ioredis';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, createServer as createTcpServer } from 'node:net';
 import { spawn, ChildProcess } from 'node:child_process';
@@ -86,9 +87,30 @@ export async function startTern(
     api: new Api(url, ADMIN_KEY),
     close: async () => {
       await app.close();
+      await dropQueue(config.queuePrefix);
       if (db) await db.drop();
     },
   };
+}
+
+/**
+ * Deletes every Redis key under a queue prefix: a closed test Tern leaves none behind (Bull keeps
+ * its job id counter, failed jobs and delayed retries otherwise).
+ */
+async function dropQueue(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // Redis is down (a fault test): nothing to clean that we could reach
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export interface ApiResponse<T = any> {
