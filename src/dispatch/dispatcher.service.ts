@@ -68,7 +68,7 @@ interface EndpointState {
   ready: { d: ClaimedDelivery; at: number }[];
   /** Attempts in flight to the receiver: at most the endpoint's limit. */
   sending: number;
-  /** Recent attempts' duration, a moving average (ms). */
+  /** Recent attempts' duration, a moving average (ms); starts at AHEAD_MAX_SEND_MS. */
   sendMs: number;
   /** Consecutive failed attempts: while > 0 the endpoint gets one send at a time. */
   failing: number;
@@ -113,6 +113,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private pumping = false;
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | null = null;
+  /** Gives back claims ahead that waited MAX_READY_MS behind sends that do not end (see startSends). */
+  private readonly readyTimer: NodeJS.Timeout;
+  private readonly readyLimitMs: number;
   /** The running pump loop, so shutdown can wait for a claim in progress to become sends. */
   private pumpRun: Promise<void> | null = null;
   /** Queue jobs waiting for healthy lines to drain (see offer). */
@@ -140,6 +143,19 @@ export class DispatcherService implements BeforeApplicationShutdown {
     this.userAgent = `Tern-Webhooks/${config.version}`;
     // Every send in flight listens on the shutdown signal: hundreds at once is normal, not a leak.
     setMaxListeners(0, this.shutdown.signal);
+    // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery waits in
+    // `ready` half the margin at most, so its attempt and result still fit in the lease; and 1 s at
+    // most, so what the claim read of its endpoint (enabled, URL, secret) is that fresh when sent.
+    this.readyLimitMs = Math.min(MAX_READY_MS, (config.leaseMs - config.deliveryTimeoutMs) / 2);
+    this.readyTimer = setInterval(
+      () => {
+        const oldest = Date.now() - this.readyLimitMs;
+        for (const s of this.endpoints.values())
+          if (s.ready.length > 0 && s.ready[0].at < oldest) this.startSends(s);
+      },
+      Math.max(50, this.readyLimitMs / 2),
+    );
+    this.readyTimer.unref();
   }
 
   /**
@@ -185,7 +201,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         claiming: 0,
         ready: [],
         sending: 0,
-        sendMs: 0,
+        sendMs: AHEAD_MAX_SEND_MS, // not known to be quick until a send has been timed
         failing: 0,
         rate: null,
         tokens: 0,
@@ -329,12 +345,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private startSends(s: EndpointState): void {
     if (this.stopping) return; // runDrain gives back what is still claimed
     const limit = this.sendLimit(s);
-    // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery waits here
-    // half the margin at most, so its attempt and result still fit in the lease; and 1 s at most,
-    // so what the claim read of its endpoint (enabled, URL, secret) is that fresh when it is sent.
-    const oldest =
-      Date.now() -
-      Math.min(MAX_READY_MS, (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2);
+    const oldest = Date.now() - this.readyLimitMs; // see readyLimitMs
     const giveBack: ClaimedDelivery[] = [];
     // Sends and claims share DISPATCH_CONCURRENCY (see pumpLoop), so only the endpoint's own limit
     // can hold a claimed delivery back.
@@ -350,6 +361,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
       const send = this.sendOne(d).finally(() => this.sends.delete(send));
       this.sends.add(send);
     }
+    // Claimed first, so oldest first: what waited too long behind sends that do not end goes back.
+    // Its sends have stopped being quick: nothing more is claimed ahead until one is again.
+    if (s.ready.length > 0 && s.ready[0].at < oldest)
+      s.sendMs = Math.max(s.sendMs, AHEAD_MAX_SEND_MS);
+    while (s.ready.length > 0 && s.ready[0].at < oldest) giveBack.push(s.ready.shift()!.d);
     // Nothing waits claimed behind a failing endpoint's one slot, nor ahead of a rate limit's
     // tokens (its first claim, before its rate was known, may have taken more than one burst).
     if ((s.failing > 0 || s.rate !== null) && s.ready.length > 0)
@@ -567,6 +583,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     this.stopping = true;
     this.drainWaiters.splice(0).forEach((w) => w()); // queue jobs held by backpressure end now
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    clearInterval(this.readyTimer);
     this.pumpTimer = null;
 
     // A claim already under way finishes: wait for it. What it and earlier claims hold that has not

@@ -179,3 +179,53 @@ test('DISPATCH_CONCURRENCY caps sends across endpoints, and no endpoint starves 
     await capped.close();
   }
 });
+
+test('deliveries claimed ahead of sends that hang are given back after 1 s, long before the timeout', async () => {
+  let hang = true;
+  const slowTimeout = await startTern({
+    ENDPOINT_CONCURRENCY: String(LIMIT),
+    DELIVERY_TIMEOUT_MS: '8000',
+  });
+  try {
+    await createEventType(slowTimeout.api, 'order.paid');
+    const rcv = await startReceiver((_req, res) => {
+      if (rcv.requests.length <= LIMIT || !hang) res.end('ok');
+      else hung.push(res); // hangs until the test ends, far inside DELIVERY_TIMEOUT_MS
+    });
+    receivers.push(rcv);
+    const tenant = await createTenant(slowTimeout.api);
+    const ep = await createEndpoint(slowTimeout.api, tenant.id, {
+      url: rcv.url,
+      eventTypes: ['order.paid'],
+    });
+    const events = Array.from({ length: 4 * LIMIT }, (_, i) => ({
+      type: 'order.paid',
+      data: { i },
+    }));
+    const r = await slowTimeout.api.post(`/v1/tenants/${tenant.id}/events/batch`, { events });
+    assert.equal(r.status, 202);
+    const db = new Client({ connectionString: slowTimeout.databaseUrl });
+    await db.connect();
+    const claimed = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM deliveries WHERE endpoint_id = $1 AND claim_id IS NOT NULL`,
+          [ep.id],
+        )
+      ).rows[0].n as number;
+
+    await rcv.waitFor(2 * LIMIT, 10_000); // LIMIT answered, LIMIT hanging
+    const hungAt = Date.now();
+    await eventually(async () => (await claimed()) === 2 * LIMIT, 2_000, 'claims ahead');
+    await eventually(async () => (await claimed()) === LIMIT, 3_000, 'claims ahead given back');
+    assert.ok(Date.now() - hungAt < 4_000, 'given back well before the 8 s timeout');
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(await claimed(), LIMIT, 'and not claimed ahead again while the sends hang');
+    assert.equal(rcv.requests.length, 2 * LIMIT, 'nor sent');
+    await db.end();
+  } finally {
+    hang = false;
+    for (const res of hung.splice(0)) res.destroy();
+    await slowTimeout.close();
+  }
+});
