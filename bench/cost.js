@@ -24,28 +24,7 @@ const postgresCpu = () => lib.commandCpu('postgres');
 
 const us = (seconds, n) => Math.round((seconds / n) * 1e6);
 
-async function ingest(api, tenantId, events, batch) {
-  let next = 0;
-  const lane = async () => {
-    while (next < events) {
-      if (batch) {
-        const from = next;
-        next += batch;
-        const items = [];
-        for (let i = from; i < Math.min(events, from + batch); i++)
-          items.push({ type: 'bench.order', data: lib.payload(PAYLOAD, i) });
-        await api('POST', `/v1/tenants/${tenantId}/events/batch`, { events: items });
-      } else {
-        const i = next++;
-        await api('POST', `/v1/tenants/${tenantId}/events`, {
-          type: 'bench.order',
-          data: lib.payload(PAYLOAD, i),
-        });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: batch ? 8 : 32 }, lane));
-}
+const ingest = (api, tenantId, events, batch) => lib.ingest(api, tenantId, events, batch, PAYLOAD);
 
 (async () => {
   const receiver = await lib.startReceiver();

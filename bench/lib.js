@@ -299,7 +299,35 @@ function payload(bytes, i) {
   };
 }
 
+/**
+ * Triggers `events` events of type bench.order for a tenant: single events from 32 callers, or
+ * (`batch` > 0) the batch route with `batch` events a call from 8 callers.
+ */
+async function ingest(api, tenantId, events, batch, payloadBytes) {
+  let next = 0;
+  const lane = async () => {
+    while (next < events) {
+      if (batch) {
+        const from = next;
+        next += batch;
+        const items = [];
+        for (let i = from; i < Math.min(events, from + batch); i++)
+          items.push({ type: 'bench.order', data: payload(payloadBytes, i) });
+        await api('POST', `/v1/tenants/${tenantId}/events/batch`, { events: items });
+      } else {
+        const i = next++;
+        await api('POST', `/v1/tenants/${tenantId}/events`, {
+          type: 'bench.order',
+          data: payload(payloadBytes, i),
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: batch ? 8 : 32 }, lane));
+}
+
 module.exports = {
+  ingest,
   ROOT,
   ADMIN_KEY,
   REDIS_URL,

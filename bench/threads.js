@@ -65,29 +65,6 @@ function postgresSched() {
   return out;
 }
 
-async function trigger(api, tenantId, events) {
-  let next = 0;
-  const lane = async () => {
-    while (next < events) {
-      if (SINGLE) {
-        const i = next++;
-        await api('POST', `/v1/tenants/${tenantId}/events`, {
-          type: 'bench.order',
-          data: lib.payload(PAYLOAD, i),
-        });
-        continue;
-      }
-      const from = next;
-      next += 100;
-      const items = [];
-      for (let i = from; i < Math.min(from + 100, events); i++)
-        items.push({ type: 'bench.order', data: lib.payload(PAYLOAD, i) });
-      await api('POST', `/v1/tenants/${tenantId}/events/batch`, { events: items });
-    }
-  };
-  await Promise.all(Array.from({ length: SINGLE ? 32 : 8 }, lane));
-}
-
 (async () => {
   const receiver = await lib.startReceiver();
   const db = `tern_bench_threads_${process.pid}`;
@@ -117,7 +94,7 @@ async function trigger(api, tenantId, events) {
         pg: postgresSched(),
         pgCpu: lib.commandCpu('postgres'),
       };
-      await trigger(api, tenantId, events);
+      await lib.ingest(api, tenantId, events, SINGLE ? 0 : 100, PAYLOAD);
       const ingestMs = Date.now() - t0;
       const done = await lib.waitReceived(receiver, events * HEALTHY, 600_000);
       const seconds = (done.at - t0) / 1000;
