@@ -237,10 +237,12 @@ export class DispatcherService implements BeforeApplicationShutdown {
       const aheadOf: [string, EndpointState][] = [];
       const budget = () =>
         this.config.dispatchConcurrency - this.sending - this.ahead - picked.length;
+      const served = new Set<string>();
       const take = (endpointId: string, s: EndpointState, n: number) => {
         for (let i = 0; i < n && s.waiting.length > 0; i++) {
           picked.push({ id: s.waiting.shift()!, endpointId });
           s.claiming++;
+          served.add(endpointId);
         }
       };
       let earliestToken = Infinity;
@@ -276,6 +278,13 @@ export class DispatcherService implements BeforeApplicationShutdown {
       // late in the map is not kept waiting while earlier ones claim ahead.
       for (const [endpointId, s] of aheadOf)
         take(endpointId, s, Math.min(2 * this.sendLimit(s) - this.held(s), budget()));
+      // Round robin: the endpoints served go to the back of the map, so when DISPATCH_CONCURRENCY
+      // binds (more busy endpoints than it has room for), the next pump starts with the others.
+      for (const endpointId of served) {
+        const s = this.endpoints.get(endpointId)!;
+        this.endpoints.delete(endpointId);
+        this.endpoints.set(endpointId, s);
+      }
       if (earliestToken !== Infinity && !this.pumpTimer) {
         this.pumpTimer = setTimeout(() => {
           this.pumpTimer = null;
