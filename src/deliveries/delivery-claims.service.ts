@@ -136,6 +136,15 @@ const UNCLAIM = preparedStatement(
    RETURNING d.id`,
 );
 
+/**
+ * A copy of `items` in the order of their delivery ids: every statement that locks many deliveries
+ * takes them in that order (the tenant delete too), so two such statements can wait for each other
+ * but never deadlock.
+ */
+function inIdOrder<T>(items: T[], id: (item: T) => string): T[] {
+  return [...items].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+}
+
 @Injectable()
 export class DeliveryClaimsService {
   constructor(private readonly dataSource: DataSource) {}
@@ -151,9 +160,7 @@ export class DeliveryClaimsService {
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {
     if (ids.length === 0) return [];
-    // In id order, as every statement that locks many deliveries takes them (the tenant delete
-    // too): two such statements can then wait for each other but never deadlock.
-    const sorted = [...ids].sort();
+    const sorted = inIdOrder(ids, (id) => id);
     const rows: any[] = await runPrepared(this.dataSource, CLAIM, [sorted, claimId, leaseMs]);
     return rows.map((r) => ({
       id: r.id,
@@ -183,7 +190,7 @@ export class DeliveryClaimsService {
    */
   async unclaim(items: { id: string; claimId: string }[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const sorted = inIdOrder(items, (i) => i.id);
     const rows: { id: string }[] = await runPrepared(this.dataSource, UNCLAIM, [
       sorted.map((i) => i.id),
       sorted.map((i) => i.claimId),
@@ -198,10 +205,7 @@ export class DeliveryClaimsService {
    */
   async record(unordered: AttemptRecord[]): Promise<Set<string>> {
     if (unordered.length === 0) return new Set();
-    // In id order, like the claim (see there).
-    const results = [...unordered].sort((a, b) =>
-      a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0,
-    );
+    const results = inIdOrder(unordered, (r) => r.deliveryId);
     const col = <T>(f: (r: AttemptRecord) => T) => results.map(f);
     const succeededEndpoints = [
       ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),

@@ -77,6 +77,28 @@ interface EndpointState {
   tokensAt: number;
 }
 
+/**
+ * Runs `work`, and runs it again while it fails because Postgres is unreachable (waiting 250 ms,
+ * doubling to 2 s), until `giveUpAt` or until `keepTrying` says no; `onRetry` hears each failure
+ * that is tried again. Any other failure, or the last one, is thrown.
+ */
+async function whileUnreachable<T>(
+  work: () => Promise<T>,
+  giveUpAt: number,
+  keepTrying: () => boolean,
+  onRetry: (e: Error) => void,
+): Promise<T> {
+  for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
+    try {
+      return await work();
+    } catch (e) {
+      if (!isDependencyFailure(e) || !keepTrying() || Date.now() + wait >= giveUpAt) throw e;
+      onRetry(e as Error);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 export function buildHeaders(
   d: ClaimedDelivery,
   userAgent: string,
@@ -409,18 +431,14 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /** unclaim, tried again while Postgres is unreachable, for up to half the lease margin. */
-  private async unclaimWithRetry(items: ClaimedDelivery[]): Promise<Set<string>> {
-    const giveUpAt =
+  private unclaimWithRetry(items: ClaimedDelivery[]): Promise<Set<string>> {
+    return whileUnreachable(
+      () => this.claims.unclaim(items.map((d) => ({ id: d.id, claimId: d.claimId }))),
       Date.now() +
-      Math.min(RECORD_RETRY_MS, (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2);
-    for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
-      try {
-        return await this.claims.unclaim(items.map((d) => ({ id: d.id, claimId: d.claimId })));
-      } catch (e) {
-        if (!isDependencyFailure(e) || Date.now() + wait >= giveUpAt) throw e;
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
+        Math.min(RECORD_RETRY_MS, (this.config.leaseMs - this.config.deliveryTimeoutMs) / 2),
+      () => true,
+      () => undefined,
+    );
   }
 
   private async sendOne(d: ClaimedDelivery): Promise<void> {
@@ -520,39 +538,32 @@ export class DispatcherService implements BeforeApplicationShutdown {
 
   private async writeBatch(batch: PendingResult[]): Promise<void> {
     let written = new Set<string>();
-    const giveUpAt = Date.now() + Math.min(RECORD_RETRY_MS, this.config.leaseMs / 2);
-    for (let wait = 250; ; wait = Math.min(2 * wait, 2_000)) {
-      try {
-        written = await this.claims.record(batch.map((b) => b.record));
-        break;
-      } catch (e) {
-        const down = isDependencyFailure(e);
-        if (down && !this.stopping && Date.now() + wait < giveUpAt) {
-          this.logger.warn(
-            `could not record ${batch.length} attempts, trying again: ${(e as Error).message}`,
-          );
-          await new Promise((r) => setTimeout(r, wait));
-          continue;
-        }
-        this.logger.error(
-          { err: e },
-          `could not record ${batch.length} attempts together: ${(e as Error).message}`,
-        );
-        // Postgres is up but refused the batch: one bad row must not cost the others their
-        // result, so write them one by one. What still fails is left to the lease and the sweeper.
-        if (!down && batch.length > 1) {
-          for (const b of batch) {
-            try {
-              for (const id of await this.claims.record([b.record])) written.add(id);
-            } catch (err) {
-              this.logger.error(
-                { err, deliveryId: b.claimed.id },
-                `could not record the attempt of ${b.claimed.id}`,
-              );
-            }
+    try {
+      written = await whileUnreachable(
+        () => this.claims.record(batch.map((b) => b.record)),
+        Date.now() + Math.min(RECORD_RETRY_MS, this.config.leaseMs / 2),
+        () => !this.stopping,
+        (e) =>
+          this.logger.warn(`could not record ${batch.length} attempts, trying again: ${e.message}`),
+      );
+    } catch (e) {
+      this.logger.error(
+        { err: e },
+        `could not record ${batch.length} attempts together: ${(e as Error).message}`,
+      );
+      // Postgres is up but refused the batch: one bad row must not cost the others their
+      // result, so write them one by one. What still fails is left to the lease and the sweeper.
+      if (!isDependencyFailure(e) && batch.length > 1) {
+        for (const b of batch) {
+          try {
+            for (const id of await this.claims.record([b.record])) written.add(id);
+          } catch (err) {
+            this.logger.error(
+              { err, deliveryId: b.claimed.id },
+              `could not record the attempt of ${b.claimed.id}`,
+            );
           }
         }
-        break;
       }
     }
     for (const b of batch) this.known.delete(b.claimed.id);
