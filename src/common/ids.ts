@@ -44,6 +44,27 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${random.map((d) => ALPHABET[d]).join('')}`;
 }
 
+/**
+ * SQL for the id of an event's `n`th delivery (0-based, its endpoints in id order), from the event's
+ * id (`evt_` + time + random, as newId makes): `dlv_`, the event's time part, the last 12 characters
+ * of its random part, then `n` in 4 characters. Ids made this way sort by event, as newId made them,
+ * then by `n`; they are distinct for distinct events (newId's increments within a millisecond touch
+ * the last characters) and for up to 32^4 deliveries per event. Ingestion makes delivery ids in the
+ * statement that also reads the fan-out, which is why this is SQL; deliveryId is the same in code.
+ */
+export function deliveryIdSql(eventId: string, n: string): string {
+  const digit = (shift: number) => `substr('${ALPHABET}', ((${n}) >> ${shift} & 31)::int + 1, 1)`;
+  return `('dlv_' || substr(${eventId}, 5, 10) || right(${eventId}, 12) || ${[15, 10, 5, 0]
+    .map(digit)
+    .join(' || ')})`;
+}
+
+/** deliveryIdSql in code (for tests and tools): the id of event `eventId`'s `n`th delivery. */
+export function deliveryId(eventId: string, n: number): string {
+  const digits = [15, 10, 5, 0].map((shift) => ALPHABET[(n >> shift) & 31]).join('');
+  return `dlv_${eventId.slice(4, 14)}${eventId.slice(-12)}${digits}`;
+}
+
 /** The creation time encoded in an id made by newId, or null when it is not one. */
 export function idTime(id: string): Date | null {
   const m = /^[a-z]+_([0-9a-hjkmnp-tv-z]{10})[0-9a-hjkmnp-tv-z]{16}$/.exec(id);

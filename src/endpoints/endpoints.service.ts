@@ -25,13 +25,11 @@ import { newId } from '../common/ids';
 import { decodeCursor, pageLimit, toPage } from '../common/pagination';
 import { normaliseTargetUrl, TargetUrl } from '../net/target-url';
 import { resolveAndVet, TargetError } from '../net/resolve';
-import { patternKind, patternProblem, patternsFor } from '../subscriptions/patterns';
+import { patternKind, patternProblem } from '../subscriptions/patterns';
 
 /** disabledReason when the API (PATCH enabled:false, or creation with enabled:false) disables one. */
 export const DISABLED_BY_API = 'disabled by API';
 
-/** The key of one (tenant, type) pair in subscribersOfMany's answer. */
-export const subscriberKey = (tenantId: string, type: string): string => `${tenantId}\u0000${type}`;
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const PREVIOUS_SECRET_TTL = '24 hours';
 
@@ -212,62 +210,6 @@ export class EndpointsService {
   // --- for other modules ------------------------------------------------------------------------
 
   /**
-   * Non-deleted endpoints of `tenantId` with a subscription matching `type` (disabled ones too:
-   * the caller decides what to do with them). One index lookup over the stored patterns.
-   */
-  async subscribersOf(
-    manager: EntityManager,
-    tenantId: string,
-    type: string,
-  ): Promise<{ id: string; enabled: boolean }[]> {
-    return (
-      (await this.subscribersOfMany(manager, [{ tenantId, type }])).get(
-        subscriberKey(tenantId, type),
-      ) ?? []
-    );
-  }
-
-  /**
-   * subscribersOf for many (tenant, type) pairs in one query, keyed by `subscriberKey`. Ingestion
-   * uses it to fan out a whole group-committed batch at once.
-   */
-  async subscribersOfMany(
-    manager: EntityManager,
-    pairs: { tenantId: string; type: string }[],
-  ): Promise<Map<string, { id: string; enabled: boolean }[]>> {
-    const tenants: string[] = [];
-    const types: string[] = [];
-    const patterns: string[] = [];
-    const seen = new Set<string>();
-    for (const { tenantId, type } of pairs) {
-      const key = subscriberKey(tenantId, type);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      for (const pattern of patternsFor(type)) {
-        tenants.push(tenantId);
-        types.push(type);
-        patterns.push(pattern);
-      }
-    }
-    const out = new Map<string, { id: string; enabled: boolean }[]>();
-    for (const key of seen) out.set(key, []);
-    if (patterns.length === 0) return out;
-    const rows: { tenant_id: string; type: string; id: string; enabled: boolean }[] =
-      await manager.query(
-        `SELECT DISTINCT p.tenant_id, p.type, e.id, e.enabled
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS p(tenant_id, type, pattern)
-         JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
-         JOIN endpoints e ON e.id = s.endpoint_id
-        WHERE e.deleted_at IS NULL
-        ORDER BY e.id`,
-        [tenants, types, patterns],
-      );
-    for (const r of rows)
-      out.get(subscriberKey(r.tenant_id, r.type))!.push({ id: r.id, enabled: r.enabled });
-    return out;
-  }
-
-  /**
    * Disables an enabled endpoint with `reason` and pauses its pending deliveries, in the caller's
    * transaction. Returns true when it changed state (false: already disabled, deleted or absent).
    */
@@ -284,18 +226,6 @@ export class EndpointsService {
     if (!rows.length) return false;
     await this.lifecycle.pauseEndpoint(manager, endpointId);
     return true;
-  }
-
-  /** The one endpoint a `webhook.test` event goes to, subscribed or not (empty when not found). */
-  async targetOf(
-    manager: EntityManager,
-    tenantId: string,
-    endpointId: string,
-  ): Promise<{ id: string; enabled: boolean }[]> {
-    return manager.query(
-      `SELECT id, enabled FROM endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
-      [endpointId, tenantId],
-    );
   }
 
   /** A delivery to the endpoint exhausted its attempts. Returns the endpoint's run of them so far. */

@@ -3,13 +3,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
-import { EndpointsService, subscriberKey } from '../endpoints/endpoints.service';
+import { patternsFor } from '../subscriptions/patterns';
 import { GroupCommit } from './group-commit';
 import { isDependencyFailure } from '../common/http-error.filter';
 import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
-import { newId } from '../common/ids';
+import { deliveryIdSql, newId } from '../common/ids';
 import { preparedStatement, runPrepared } from '../database/prepared-statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
@@ -45,8 +45,17 @@ interface Prepared {
 }
 
 /**
- * Events ($1..$5) and their deliveries ($7..$12) in one statement: atomic, and a delivery row is
- * written only for an event row that was (an idempotent replay inserts neither).
+ * Events ($1..$5), their fan-out and their deliveries in one statement: atomic, and a delivery row
+ * is written only for an event row that was (an idempotent replay inserts neither). Reading the
+ * fan-out here rather than in a query of its own saves a round trip per group write.
+ *
+ * - Fan-out: $7..$9 pair each (tenant, type) with the patterns that match the type (patternsFor),
+ *   read once per pair (MATERIALIZED) however many events share it. With $10 set instead, every
+ *   event goes to that endpoint of its tenant alone, subscribed or not (`webhook.test`).
+ * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
+ *   the event's endpoints in id order, so an event's deliveries sort as its endpoints do.
+ * - The answer: one row per (event, delivery) in delivery id order; an event without deliveries
+ *   gets one row with a null delivery.
  */
 const INSERT_EVENTS = preparedStatement(
   'tern_insert_events',
@@ -56,19 +65,36 @@ const INSERT_EVENTS = preparedStatement(
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
          AS u(id, tenant_id, type, body, key)
      ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING id
+     RETURNING id, tenant_id, type
+   ), subs AS MATERIALIZED (
+     SELECT DISTINCT p.tenant_id, p.type, e.id AS endpoint_id, e.enabled
+       FROM unnest($7::text[], $8::text[], $9::text[]) AS p(tenant_id, type, pattern)
+       JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
+       JOIN endpoints e ON e.id = s.endpoint_id AND e.deleted_at IS NULL
+   ), fan AS (
+     SELECT f.*, row_number() OVER (PARTITION BY f.event_id ORDER BY f.endpoint_id) - 1 AS n
+       FROM (SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled
+               FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
+             UNION ALL
+             SELECT ev.id, ev.tenant_id, ev.type, e.id, true
+               FROM ev JOIN endpoints e
+                 ON e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL) f
    ), dl AS (
      INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
                              next_attempt_at, is_alert, created_at, updated_at)
-     SELECT d.id, d.tenant_id, d.event_id, d.endpoint_id, d.type, d.status, $13,
-                            CASE WHEN d.status = 'pending' THEN now() END, $14, $6, $6
-       FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-         AS d(id, tenant_id, event_id, endpoint_id, type, status)
-      WHERE d.event_id IN (SELECT id FROM ev)
-     RETURNING 1
+     SELECT ${deliveryIdSql('f.event_id', 'f.n')}, f.tenant_id, f.event_id, f.endpoint_id, f.type,
+            CASE WHEN f.enabled THEN 'pending' ELSE 'paused' END, $11,
+            CASE WHEN f.enabled THEN now() END, $12, $6, $6
+       FROM fan f
+     RETURNING id, event_id, endpoint_id, status
    )
-   SELECT id FROM ev`,
+   SELECT ev.id AS event_id, dl.id, dl.endpoint_id, dl.status
+     FROM ev LEFT JOIN dl ON dl.event_id = ev.id
+    ORDER BY ev.id, dl.id`,
 );
+
+/** A map key for a (tenant, type) or (tenant, idempotency key) pair. */
+const tenantKey = (tenantId: string, s: string): string => `${tenantId}\u0000${s}`;
 
 /** The exact text a receiver gets and the signature covers. */
 export function eventBody(id: string, type: string, timestamp: string, data: unknown): string {
@@ -89,7 +115,6 @@ export class EventsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly catalog: CatalogService,
-    private readonly endpoints: EndpointsService,
     private readonly queue: DeliveryQueue,
     private readonly deliveries: DeliveriesService,
     private readonly metrics: MetricsService,
@@ -201,7 +226,7 @@ export class EventsService {
 
   /**
    * Stores events (of any tenants) and one delivery per subscribed endpoint with the caller's
-   * manager (a transaction's, or not): two statements whatever the number of events. Events whose
+   * manager (a transaction's, or not): one statement whatever the number of events. Events whose
    * idempotency key was already used come back as they were, with their deliveries, and add
    * nothing (`fresh` counts the rest).
    */
@@ -224,61 +249,42 @@ export class EventsService {
       };
     });
 
-    // Fan-out first (one subscriber query for every (tenant, type)), then the events and their
-    // deliveries in ONE statement: atomic without a transaction of its own, and a delivery row is
-    // written only for an event row that was (an idempotent replay inserts neither).
-    const targets = new Map<string, { id: string; enabled: boolean }[]>();
-    if (options.onlyEndpointId) {
-      for (const e of prepared) {
-        targets.set(
-          subscriberKey(e.tenantId, e.type),
-          await this.endpoints.targetOf(manager, e.tenantId, options.onlyEndpointId),
-        );
+    const pairs = { tenant: [] as string[], type: [] as string[], pattern: [] as string[] };
+    if (!options.onlyEndpointId) {
+      const seen = new Set<string>();
+      for (const { tenantId, type } of prepared) {
+        const key = tenantKey(tenantId, type);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        for (const pattern of patternsFor(type)) {
+          pairs.tenant.push(tenantId);
+          pairs.type.push(type);
+          pairs.pattern.push(pattern);
+        }
       }
-    } else {
-      for (const [k, v] of await this.endpoints.subscribersOfMany(manager, prepared))
-        targets.set(k, v);
     }
+    const rows: { event_id: string; id: string | null; endpoint_id: string; status: string }[] =
+      await runPrepared(manager, INSERT_EVENTS, [
+        prepared.map((p) => p.id),
+        prepared.map((p) => p.tenantId),
+        prepared.map((p) => p.type),
+        prepared.map((p) => p.body),
+        prepared.map((p) => p.idempotencyKey),
+        now,
+        pairs.tenant,
+        pairs.type,
+        pairs.pattern,
+        options.onlyEndpointId ?? null,
+        maxAttempts(this.config.retrySchedule),
+        options.isAlert ?? false,
+      ]);
     const deliveriesByEvent = new Map<string, EventDeliveryRefDto[]>();
-    const rows = {
-      id: [] as string[],
-      tenant: [] as string[],
-      event: [] as string[],
-      endpoint: [] as string[],
-      type: [] as string[],
-      status: [] as string[],
-    };
-    for (const e of prepared) {
-      const refs: EventDeliveryRefDto[] = [];
-      for (const t of targets.get(subscriberKey(e.tenantId, e.type)) ?? []) {
-        const status = t.enabled || options.onlyEndpointId ? 'pending' : 'paused';
-        const ref = { id: newId('dlv'), endpointId: t.id, status };
-        refs.push(ref);
-        rows.id.push(ref.id);
-        rows.tenant.push(e.tenantId);
-        rows.event.push(e.id);
-        rows.endpoint.push(t.id);
-        rows.type.push(e.type);
-        rows.status.push(status);
-      }
-      deliveriesByEvent.set(e.id, refs);
+    for (const r of rows) {
+      let refs = deliveriesByEvent.get(r.event_id);
+      if (!refs) deliveriesByEvent.set(r.event_id, (refs = []));
+      if (r.id) refs.push({ id: r.id, endpointId: r.endpoint_id, status: r.status });
     }
-    const inserted: { id: string }[] = await runPrepared(manager, INSERT_EVENTS, [
-      prepared.map((p) => p.id),
-      prepared.map((p) => p.tenantId),
-      prepared.map((p) => p.type),
-      prepared.map((p) => p.body),
-      prepared.map((p) => p.idempotencyKey),
-      now,
-      rows.id,
-      rows.tenant,
-      rows.event,
-      rows.endpoint,
-      rows.type,
-      rows.status,
-      maxAttempts(this.config.retrySchedule),
-      options.isAlert ?? false,
-    ]);
+    const inserted = [...deliveriesByEvent.keys()].map((id) => ({ id }));
     const insertedIds = new Set(inserted.map((r) => r.id));
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
@@ -296,7 +302,7 @@ export class EventsService {
           deliveries: deliveriesByEvent.get(p.id) ?? [],
         };
       }
-      const e = earlier.get(subscriberKey(p.tenantId, p.idempotencyKey!));
+      const e = earlier.get(tenantKey(p.tenantId, p.idempotencyKey!));
       if (!e)
         throw new Error(`idempotency key ${p.idempotencyKey} conflicted but no event holds it`);
       return e;
@@ -331,7 +337,7 @@ export class EventsService {
         : [];
     const out = new Map<string, AcceptedEventDto>();
     for (const e of events) {
-      out.set(subscriberKey(e.tenant_id, e.idempotency_key), {
+      out.set(tenantKey(e.tenant_id, e.idempotency_key), {
         id: e.id,
         type: e.type,
         timestamp: JSON.parse(e.body).timestamp as string,

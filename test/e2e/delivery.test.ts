@@ -14,6 +14,7 @@ import {
   Receiver,
   Api,
 } from '../support/harness';
+import { deliveryId } from '../../src/common/ids';
 
 let t: RunningTern;
 let pg: Client;
@@ -196,6 +197,57 @@ describe('fan-out', () => {
       data: {},
     });
     assert.equal(res2.body.deliveries.length, 0);
+  });
+  test('one delivery per endpoint however many patterns match, none to deleted ones; a batch fans out each event, ids in endpoint order', async () => {
+    const { id: tenantId, api } = await tenantApi();
+    const rcv = await receiver();
+    const twice = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/twice`,
+      eventTypes: ['order.paid', 'order.*', '*'],
+    });
+    const once = await createEndpoint(api, tenantId, {
+      url: `${rcv.url}/once`,
+      eventTypes: ['order.*'],
+    });
+    const gone = await createEndpoint(api, tenantId, { url: `${rcv.url}/gone`, eventTypes: ['*'] });
+    assert.equal((await api.delete(`/v1/tenants/${tenantId}/endpoints/${gone.id}`)).status, 204);
+    const res = await api.post(`/v1/tenants/${tenantId}/events/batch`, {
+      events: [
+        { type: 'order.paid', data: { i: 0 } },
+        { type: 'invoice.sent', data: { i: 1 } },
+        { type: 'order.paid', data: { i: 2 } },
+      ],
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const [first, invoice, third] = res.body.data;
+    const ordered = [twice.id, once.id].sort();
+    for (const e of [first, third]) {
+      assert.deepEqual(
+        e.deliveries.map((d: any) => d.endpointId),
+        ordered,
+      );
+      assert.deepEqual(
+        e.deliveries.map((d: any) => d.id),
+        ordered.map((_, n) => deliveryId(e.id, n)),
+      );
+    }
+    assert.deepEqual(
+      invoice.deliveries.map((d: any) => d.endpointId),
+      [twice.id],
+    );
+    const stored = await pg.query(
+      'SELECT id, event_id, endpoint_id FROM deliveries WHERE tenant_id = $1 ORDER BY id',
+      [tenantId],
+    );
+    assert.deepEqual(
+      stored.rows.map((r) => r.id),
+      [...first.deliveries, ...invoice.deliveries, ...third.deliveries].map((d: any) => d.id),
+      'stored once each, and in id order event by event',
+    );
+    const got = await rcv.waitFor(5);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got.length, 5);
+    assert.equal(rcv.requests.filter((r) => r.url === '/gone').length, 0);
   });
 });
 

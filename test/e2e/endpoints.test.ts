@@ -10,6 +10,7 @@ import { Api, RunningTern, startTern, uniq } from '../support/harness';
 import { newId } from '../../src/common/ids';
 import { hashSecret } from '../../src/tenants/api-keys.service';
 import { EndpointsService } from '../../src/endpoints/endpoints.service';
+import { EventsService } from '../../src/events/events.service';
 
 const RESPONSE_KEYS = [
   'createdAt',
@@ -669,8 +670,8 @@ describe('pagination', () => {
   });
 });
 
-describe('EndpointsService for other modules', () => {
-  test('subscribersOf: one lookup by pattern; wildcards never reach reserved types', async () => {
+describe('subscriptions at ingestion', () => {
+  test('fan-out at ingestion: one delivery per matching endpoint; wildcards never reach reserved types', async () => {
     const t = await seedTenant(db);
     await seedTypes(db, ['order.paid.eu']);
     const make = async (eventTypes: string[], enabled = true) =>
@@ -687,9 +688,23 @@ describe('EndpointsService for other modules', () => {
     const other = await seedTenant(db);
     await tern.api.post(`/v1/tenants/${other.id}/endpoints`, { url: TARGET, eventTypes: ['*'] });
 
-    const service = tern.app.get(EndpointsService);
-    const manager = tern.app.get(DataSource).manager;
-    const of = (type: string) => service.subscribersOf(manager, t.id, type);
+    // What recordEvents would write for one event of `type`, rolled back: nothing is stored or sent.
+    const events = tern.app.get(EventsService);
+    const of = async (type: string) => {
+      let got: { id: string; enabled: boolean }[] = [];
+      await tern.app
+        .get(DataSource)
+        .transaction(async (m) => {
+          const { accepted } = await events.recordEvents(m, t.id, [{ type, data: {} }]);
+          got = accepted[0].deliveries.map((d) => ({
+            id: d.endpointId,
+            enabled: d.status === 'pending',
+          }));
+          throw new Error('roll back');
+        })
+        .catch((e) => assert.equal(e.message, 'roll back'));
+      return got;
+    };
     const sorted = (xs: { id: string; enabled: boolean }[]) =>
       [...xs].sort((x, y) => x.id.localeCompare(y.id));
     assert.deepEqual(
@@ -718,7 +733,9 @@ describe('EndpointsService for other modules', () => {
     assert.deepEqual(await of('tern.delivery.failed'), [{ id: alerts, enabled: true }]);
     assert.deepEqual(await of('webhook.test'), []);
   });
+});
 
+describe('EndpointsService for other modules', () => {
   test('disableEndpoint: disables once with the reason and pauses pending deliveries', async () => {
     const t = await seedTenant(db);
     const ep = (
