@@ -38,7 +38,9 @@ function statement(file, start) {
 }
 
 (async () => {
-  const INSERT = statement('events/events.service.js', 'WITH ev AS (');
+  const INSERT = require(join(ROOT, 'dist', 'src', 'events', 'insert-events.statement'))
+    .INSERT_EVENTS.text;
+  const { newId } = require(join(ROOT, 'dist', 'src', 'common', 'ids'));
   const CLAIM = statement('deliveries/delivery-claims.service.js', 'WITH due AS (');
   const RECORD = statement('deliveries/delivery-claims.service.js', 'WITH r0 AS (');
   const db = `tern_bench_replay_${process.pid}`;
@@ -56,6 +58,10 @@ function statement(file, start) {
       `INSERT INTO endpoints (id, tenant_id, url, secret)
        SELECT 'ep_' || i, 't', 'http://x/' || i, 's' FROM generate_series(0, 9) i`,
     );
+    await c.query(
+      `INSERT INTO endpoint_subscriptions (endpoint_id, tenant_id, pattern)
+       SELECT 'ep_' || i, 't', 'x' FROM generate_series(0, 9) i`,
+    );
     for (const q of SETUP.split(';').filter((x) => x.trim())) await c.query(q);
     const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
     /** CPU seconds of the backend by statement. */
@@ -67,7 +73,6 @@ function statement(file, start) {
       return r;
     };
     const body = 'x'.repeat(700);
-    const pad = (n) => String(n).padStart(10, '0');
     const young = async () => {
       const { rows } = await c.query(
         `SELECT s.relname AS t, c.reltuples AS r, s.n_mod_since_analyze AS m
@@ -82,19 +87,18 @@ function statement(file, start) {
     const t0 = cpuOf(pid);
     for (let ins = 0, step = 0; ins < EVENTS; step++) {
       const ev = [[], [], [], [], []];
-      const dl = [[], [], [], [], [], []];
-      for (let k = 0; k < 9 && ins < EVENTS; k++, ins++) {
-        const e = `evt_${pad(ins)}`;
-        [e, 't', 'x', body, null].forEach((v, i) => ev[i].push(v));
-        for (let j = 0; j < 10; j++) {
-          const d = `dlv_${pad(ins)}_${j}`;
-          [d, 't', e, `ep_${j}`, 'x', 'pending'].forEach((v, i) => dl[i].push(v));
-          toClaim.push(d);
-        }
-      }
-      await timed('insert', () =>
-        c.query({ name: 'ins', text: INSERT, values: [...ev, new Date(), ...dl, 5, false] }),
+      for (let k = 0; k < 9 && ins < EVENTS; k++, ins++)
+        [newId('evt'), 't', 'x', body, null].forEach((v, i) => ev[i].push(v));
+      // The fan-out is read inside the statement: type x's one pattern, x, which all 10 endpoints
+      // are subscribed to.
+      const r = await timed('insert', () =>
+        c.query({
+          name: 'ins',
+          text: INSERT,
+          values: [...ev, new Date(), ['t'], ['x'], ['x'], null, 5, false],
+        }),
       );
+      for (const row of r.rows) toClaim.push(row.id);
       while (toClaim.length >= 60) {
         const claimId = randomUUID();
         const r = await timed('claim', () =>

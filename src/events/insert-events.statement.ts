@@ -1,0 +1,52 @@
+// The ingest statement, in a module of its own so bench/replay-statements.js can replay it as built.
+import { deliveryIdSql } from '../common/ids';
+import { preparedStatement } from '../database/prepared-statement';
+
+/**
+ * Events ($1..$5), their fan-out and their deliveries in one statement: atomic, and a delivery row
+ * is written only for an event row that was (an idempotent replay inserts neither). Reading the
+ * fan-out here rather than in a query of its own saves a round trip per group write.
+ *
+ * - Fan-out: $7..$9 pair each (tenant, type) with the patterns that match the type (patternsFor),
+ *   read once per pair (MATERIALIZED) however many events share it. With $10 set instead, every
+ *   event goes to that endpoint of its tenant alone, subscribed or not (`webhook.test`).
+ * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
+ *   the event's endpoints in id order, so an event's deliveries sort as its endpoints do.
+ * - The answer: one row per (event, delivery) in delivery id order; an event without deliveries
+ *   gets one row with a null delivery.
+ */
+export const INSERT_EVENTS = preparedStatement(
+  'tern_insert_events',
+  `WITH ev AS (
+     INSERT INTO events (id, tenant_id, type, body, idempotency_key, created_at)
+     SELECT u.id, u.tenant_id, u.type, u.body, u.key, $6
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+         AS u(id, tenant_id, type, body, key)
+     ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING id, tenant_id, type
+   ), subs AS MATERIALIZED (
+     SELECT DISTINCT p.tenant_id, p.type, e.id AS endpoint_id, e.enabled
+       FROM unnest($7::text[], $8::text[], $9::text[]) AS p(tenant_id, type, pattern)
+       JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
+       JOIN endpoints e ON e.id = s.endpoint_id AND e.deleted_at IS NULL
+   ), fan AS (
+     SELECT f.*, row_number() OVER (PARTITION BY f.event_id ORDER BY f.endpoint_id) - 1 AS n
+       FROM (SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled
+               FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
+             UNION ALL
+             SELECT ev.id, ev.tenant_id, ev.type, e.id, true
+               FROM ev JOIN endpoints e
+                 ON e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL) f
+   ), dl AS (
+     INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
+                             next_attempt_at, is_alert, created_at, updated_at)
+     SELECT ${deliveryIdSql('f.event_id', 'f.n')}, f.tenant_id, f.event_id, f.endpoint_id, f.type,
+            CASE WHEN f.enabled THEN 'pending' ELSE 'paused' END, $11,
+            CASE WHEN f.enabled THEN now() END, $12, $6, $6
+       FROM fan f
+     RETURNING id, event_id, endpoint_id, status
+   )
+   SELECT ev.id AS event_id, dl.id, dl.endpoint_id, dl.status
+     FROM ev LEFT JOIN dl ON dl.event_id = ev.id
+    ORDER BY ev.id, dl.id`,
+);
