@@ -41,6 +41,10 @@ function statement(file, start) {
   const INSERT = require(join(ROOT, 'dist', 'src', 'events', 'insert-events.statement'))
     .INSERT_EVENTS.text;
   const { newId } = require(join(ROOT, 'dist', 'src', 'common', 'ids'));
+  const { patternsFor } = require(join(ROOT, 'dist', 'src', 'subscriptions', 'patterns'));
+  const fanPatterns = patternsFor('x');
+  const fanTenants = fanPatterns.map(() => 't');
+  const fanTypes = fanPatterns.map(() => 'x');
   const CLAIM = statement('deliveries/delivery-claims.service.js', 'WITH due AS (');
   const RECORD = statement('deliveries/delivery-claims.service.js', 'WITH r0 AS (');
   const db = `tern_bench_replay_${process.pid}`;
@@ -89,13 +93,13 @@ function statement(file, start) {
       const ev = [[], [], [], [], []];
       for (let k = 0; k < 9 && ins < EVENTS; k++, ins++)
         [newId('evt'), 't', 'x', body, null].forEach((v, i) => ev[i].push(v));
-      // The fan-out is read inside the statement: type x's one pattern, x, which all 10 endpoints
-      // are subscribed to.
+      // The fan-out is read inside the statement: the patterns that match type x (x and *, as
+      // patternsFor gives them); all 10 endpoints are subscribed to x.
       const r = await timed('insert', () =>
         c.query({
           name: 'ins',
           text: INSERT,
-          values: [...ev, new Date(), ['t'], ['x'], ['x'], null, 5, false],
+          values: [...ev, new Date(), fanTenants, fanTypes, fanPatterns, null, 5, false],
         }),
       );
       for (const row of r.rows) toClaim.push(row.id);

@@ -48,9 +48,12 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
  * SQL for the id of an event's `n`th delivery (0-based, its endpoints in id order), from the event's
  * id (`evt_` + time + random, as newId makes): `dlv_`, the event's time part, the last 12 characters
  * of its random part, then `n` in 4 characters. Ids made this way sort by event, as newId made them,
- * then by `n`; they are distinct for distinct events (newId's increments within a millisecond touch
- * the last characters) and for up to 32^4 deliveries per event. Ingestion makes delivery ids in the
- * statement that also reads the fan-out, which is why this is SQL; deliveryId is the same in code.
+ * then by `n`. Within one thread, distinct events give distinct ids (newId's increments within a
+ * millisecond touch the last characters; a carry past the last 12 has odds of 32^-12); across
+ * threads and processes in one millisecond, they share 60 random bits rather than newId's 80. An
+ * event has room for 32^4 deliveries (a larger fan-out would fail its insert on the primary key).
+ * Ingestion makes delivery ids in the statement that also reads the fan-out, which is why this is
+ * SQL; deliveryId is the same in code.
  */
 export function deliveryIdSql(eventId: string, n: string): string {
   const digit = (shift: number) => `substr('${ALPHABET}', ((${n}) >> ${shift} & 31)::int + 1, 1)`;

@@ -1,4 +1,5 @@
-// Endpoints and their subscriptions; exports EndpointsService for fan-out and the dispatcher.
+// Endpoints and their subscriptions; exports EndpointsService for the dispatcher and replays. The
+// fan-out itself is read by the ingest statement (src/events/insert-events.statement.ts).
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Endpoint } from './entities/endpoint.entity';

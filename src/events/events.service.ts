@@ -215,29 +215,33 @@ export class EventsService {
         }
       }
     }
-    const rows: { event_id: string; id: string | null; endpoint_id: string; status: string }[] =
-      await runPrepared(manager, INSERT_EVENTS, [
-        prepared.map((p) => p.id),
-        prepared.map((p) => p.tenantId),
-        prepared.map((p) => p.type),
-        prepared.map((p) => p.body),
-        prepared.map((p) => p.idempotencyKey),
-        now,
-        pairs.tenant,
-        pairs.type,
-        pairs.pattern,
-        options.onlyEndpointId ?? null,
-        maxAttempts(this.config.retrySchedule),
-        options.isAlert ?? false,
-      ]);
+    // One row per (inserted event, delivery); an event without deliveries comes with nulls.
+    const rows: {
+      event_id: string;
+      id: string | null;
+      endpoint_id: string | null;
+      status: string | null;
+    }[] = await runPrepared(manager, INSERT_EVENTS, [
+      prepared.map((p) => p.id),
+      prepared.map((p) => p.tenantId),
+      prepared.map((p) => p.type),
+      prepared.map((p) => p.body),
+      prepared.map((p) => p.idempotencyKey),
+      now,
+      pairs.tenant,
+      pairs.type,
+      pairs.pattern,
+      options.onlyEndpointId ?? null,
+      maxAttempts(this.config.retrySchedule),
+      options.isAlert ?? false,
+    ]);
     const deliveriesByEvent = new Map<string, EventDeliveryRefDto[]>();
     for (const r of rows) {
       let refs = deliveriesByEvent.get(r.event_id);
       if (!refs) deliveriesByEvent.set(r.event_id, (refs = []));
-      if (r.id) refs.push({ id: r.id, endpointId: r.endpoint_id, status: r.status });
+      if (r.id) refs.push({ id: r.id, endpointId: r.endpoint_id!, status: r.status! });
     }
-    const inserted = [...deliveriesByEvent.keys()].map((id) => ({ id }));
-    const insertedIds = new Set(inserted.map((r) => r.id));
+    const insertedIds = new Set(deliveriesByEvent.keys());
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
 

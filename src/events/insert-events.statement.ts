@@ -10,6 +10,10 @@ import { preparedStatement } from '../database/prepared-statement';
  * - Fan-out: $7..$9 pair each (tenant, type) with the patterns that match the type (patternsFor),
  *   read once per pair (MATERIALIZED) however many events share it. With $10 set instead, every
  *   event goes to that endpoint of its tenant alone, subscribed or not (`webhook.test`).
+ * - The lookups are LATERAL ... OFFSET 0, so the plan is key lookups whatever the statistics say:
+ *   subscriptions by (tenant_id, pattern), then each endpoint by (tenant_id, id). As a plain join,
+ *   the generic plan made on a fresh database (kept until the next ANALYZE; see
+ *   prepared-statement.ts) scanned every endpoint of the database for each group write.
  * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
  *   the event's endpoints in id order, so an event's deliveries sort as its endpoints do.
  * - The answer: one row per (event, delivery) in delivery id order; an event without deliveries
@@ -25,10 +29,15 @@ export const INSERT_EVENTS = preparedStatement(
      ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING id, tenant_id, type
    ), subs AS MATERIALIZED (
-     SELECT DISTINCT p.tenant_id, p.type, e.id AS endpoint_id, e.enabled
+     SELECT DISTINCT p.tenant_id, p.type, m.endpoint_id, e.enabled
        FROM unnest($7::text[], $8::text[], $9::text[]) AS p(tenant_id, type, pattern)
-       JOIN endpoint_subscriptions s ON s.tenant_id = p.tenant_id AND s.pattern = p.pattern
-       JOIN endpoints e ON e.id = s.endpoint_id AND e.deleted_at IS NULL
+       CROSS JOIN LATERAL (
+         SELECT s.endpoint_id FROM endpoint_subscriptions s
+          WHERE s.tenant_id = p.tenant_id AND s.pattern = p.pattern OFFSET 0) m
+       CROSS JOIN LATERAL (
+         SELECT e.enabled FROM endpoints e
+          WHERE e.id = m.endpoint_id AND e.tenant_id = p.tenant_id AND e.deleted_at IS NULL
+         OFFSET 0) e
    ), fan AS (
      SELECT f.*, row_number() OVER (PARTITION BY f.event_id ORDER BY f.endpoint_id) - 1 AS n
        FROM (SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled

@@ -49,7 +49,8 @@ export function matches(pattern: string, type: string): boolean {
 }
 
 /**
- * Every stored pattern that matches `type`, so fan-out is one `pattern = ANY($1)` index lookup:
+ * Every stored pattern that matches `type`, so fan-out is one index lookup per pattern on (tenant_id,
+ * pattern) (src/events/insert-events.statement.ts):
  * `order.paid.eu` gives [`order.paid.eu`, `order.paid.*`, `order.*`, `*`]; a reserved type only
  * itself.
  */

@@ -14,7 +14,7 @@ import {
   Receiver,
   Api,
 } from '../support/harness';
-import { deliveryId } from '../../src/common/ids';
+import { deliveryId, deliveryIdSql, newId } from '../../src/common/ids';
 
 let t: RunningTern;
 let pg: Client;
@@ -248,6 +248,19 @@ describe('fan-out', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(got.length, 5);
     assert.equal(rcv.requests.filter((r) => r.url === '/gone').length, 0);
+  });
+});
+
+describe('delivery ids', () => {
+  test('the ingest statement makes the ids deliveryId makes, for every digit of n', async () => {
+    const event = newId('evt');
+    for (const n of [0, 1, 31, 32, 1023, 1024, 32 ** 3, 32 ** 4 - 1]) {
+      const { rows } = await pg.query(`SELECT ${deliveryIdSql('$1::text', '$2::bigint')} AS id`, [
+        event,
+        n,
+      ]);
+      assert.equal(rows[0].id, deliveryId(event, n), `n = ${n}`);
+    }
   });
 });
 

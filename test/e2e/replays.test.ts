@@ -172,6 +172,23 @@ test('test: a webhook.test event goes to that endpoint alone, subscribed or not'
   assert.equal((await api.post(`/v1/tenants/${tenantId}/endpoints/ep_missing/test`)).status, 404);
 });
 
+test('test: a disabled endpoint still gets its webhook.test event (pending, then sent)', async () => {
+  rcv.respond((_r, res) => void res.end('ok'));
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/tested-while-disabled`,
+    eventTypes: ['order.paid'],
+    enabled: false,
+  });
+  const r = await api.post(`/v1/tenants/${tenantId}/endpoints/${ep.id}/test`);
+  assert.equal(r.status, 202);
+  assert.deepEqual(
+    r.body.deliveries.map((d: any) => [d.endpointId, d.status]),
+    [[ep.id, 'pending']],
+  );
+  await statusIs(r.body.deliveries[0].id, 'succeeded');
+  assert.equal(rcv.requests.filter((x) => x.url === '/tested-while-disabled').length, 1);
+});
+
 test('an attempt in flight shows as sending, is found by status=sending, and refuses a retry (409)', async () => {
   await createEventType(t.api, 'order.shipped');
   let answer: (() => void) | undefined;
