@@ -11,7 +11,7 @@ import { preparedStatement } from '../database/prepared-statement';
  *   read once per pair (MATERIALIZED) however many events share it. With $10 set instead, every
  *   event goes to that endpoint of its tenant alone, subscribed or not (`webhook.test`).
  * - The lookups are LATERAL ... OFFSET 0, so the plan is key lookups whatever the statistics say:
- *   subscriptions by (tenant_id, pattern), then each endpoint by (tenant_id, id). As a plain join,
+ *   subscriptions by (tenant_id, pattern), then each endpoint by (tenant_id, id). As plain joins,
  *   the generic plan made on a fresh database (kept until the next ANALYZE; see
  *   prepared-statement.ts) scanned every endpoint of the database for each group write.
  * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
@@ -43,9 +43,11 @@ export const INSERT_EVENTS = preparedStatement(
        FROM (SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled
                FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
              UNION ALL
-             SELECT ev.id, ev.tenant_id, ev.type, e.id, true
-               FROM ev JOIN endpoints e
-                 ON e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL) f
+             SELECT ev.id, ev.tenant_id, ev.type, o.id, true
+               FROM ev CROSS JOIN LATERAL (
+                 SELECT e.id FROM endpoints e
+                  WHERE e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL
+                 OFFSET 0) o) f
    ), dl AS (
      INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
                              next_attempt_at, is_alert, created_at, updated_at)

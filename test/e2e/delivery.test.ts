@@ -15,6 +15,7 @@ import {
   Api,
 } from '../support/harness';
 import { deliveryId, deliveryIdSql, newId } from '../../src/common/ids';
+import { INSERT_EVENTS } from '../../src/events/insert-events.statement';
 
 let t: RunningTern;
 let pg: Client;
@@ -260,6 +261,51 @@ describe('delivery ids', () => {
         n,
       ]);
       assert.equal(rows[0].id, deliveryId(event, n), `n = ${n}`);
+    }
+  });
+});
+
+describe('ingest statement plan', () => {
+  test('its generic plan reads the fan-out by key: subscriptions by (tenant, pattern), endpoints by (tenant, id)', async () => {
+    // The plan Postgres keeps for the prepared statement, made as on a fresh database.
+    const c = new Client({ connectionString: t.databaseUrl });
+    await c.connect();
+    try {
+      await c.query('SET plan_cache_mode = force_generic_plan');
+      await c.query(
+        `PREPARE ins(text[], text[], text[], text[], text[], timestamptz, text[], text[], text[],
+                     text, int, boolean) AS ${INSERT_EVENTS.text}`,
+      );
+      await c.query('BEGIN');
+      const { rows } = await c.query(
+        `EXPLAIN (FORMAT JSON) EXECUTE ins(ARRAY['${newId('evt')}'], ARRAY['t_none'], ARRAY['x'], ARRAY['{}'],
+           ARRAY[NULL]::text[], now(), ARRAY['t_none', 't_none'], ARRAY['x', 'x'], ARRAY['x', '*'],
+           NULL, 5, false)`,
+      );
+      await c.query('ROLLBACK');
+      const scans: { relation: string; type: string; cond: string }[] = [];
+      const walk = (n: any) => {
+        if (['endpoints', 'endpoint_subscriptions'].includes(n['Relation Name']))
+          scans.push({
+            relation: n['Relation Name'],
+            type: n['Node Type'],
+            cond: n['Index Cond'] ?? n['Recheck Cond'] ?? '',
+          });
+        for (const child of n.Plans ?? []) walk(child);
+      };
+      walk(rows[0]['QUERY PLAN'][0].Plan);
+      assert.ok(scans.length >= 2, JSON.stringify(scans));
+      for (const s of scans) {
+        assert.match(s.type, /Index/, JSON.stringify(s));
+        assert.match(s.cond, /tenant_id = /, JSON.stringify(s));
+        assert.match(
+          s.cond,
+          s.relation === 'endpoints' ? /\bid = / : /pattern = /,
+          JSON.stringify(s),
+        );
+      }
+    } finally {
+      await c.end();
     }
   });
 });
