@@ -15,7 +15,9 @@ import { preparedStatement } from '../database/prepared-statement';
  *   the generic plan made on a fresh database (kept until the next ANALYZE; see
  *   prepared-statement.ts) scanned every endpoint of the database for each group write.
  * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
- *   the event's endpoints in id order, so an event's deliveries sort as its endpoints do.
+ *   the event's endpoints in id order (`n`, numbered once per (tenant, type) in subs: every event
+ *   of a pair has the same endpoints; ingestion passes no patterns with $10), so an event's
+ *   deliveries sort as its endpoints do.
  * - The answer: one row per (event, delivery) in delivery id order; an event without deliveries
  *   gets one row with a null delivery.
  */
@@ -29,25 +31,25 @@ export const INSERT_EVENTS = preparedStatement(
      ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING id, tenant_id, type
    ), subs AS MATERIALIZED (
-     SELECT DISTINCT p.tenant_id, p.type, m.endpoint_id, e.enabled
-       FROM unnest($7::text[], $8::text[], $9::text[]) AS p(tenant_id, type, pattern)
-       CROSS JOIN LATERAL (
-         SELECT s.endpoint_id FROM endpoint_subscriptions s
-          WHERE s.tenant_id = p.tenant_id AND s.pattern = p.pattern OFFSET 0) m
-       CROSS JOIN LATERAL (
-         SELECT e.enabled FROM endpoints e
-          WHERE e.id = m.endpoint_id AND e.tenant_id = p.tenant_id AND e.deleted_at IS NULL
-         OFFSET 0) e
+     SELECT x.*, row_number() OVER (PARTITION BY x.tenant_id, x.type ORDER BY x.endpoint_id) - 1 AS n
+       FROM (SELECT DISTINCT p.tenant_id, p.type, m.endpoint_id, e.enabled
+               FROM unnest($7::text[], $8::text[], $9::text[]) AS p(tenant_id, type, pattern)
+               CROSS JOIN LATERAL (
+                 SELECT s.endpoint_id FROM endpoint_subscriptions s
+                  WHERE s.tenant_id = p.tenant_id AND s.pattern = p.pattern OFFSET 0) m
+               CROSS JOIN LATERAL (
+                 SELECT e.enabled FROM endpoints e
+                  WHERE e.id = m.endpoint_id AND e.tenant_id = p.tenant_id AND e.deleted_at IS NULL
+                 OFFSET 0) e) x
    ), fan AS (
-     SELECT f.*, row_number() OVER (PARTITION BY f.event_id ORDER BY f.endpoint_id) - 1 AS n
-       FROM (SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled
-               FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
-             UNION ALL
-             SELECT ev.id, ev.tenant_id, ev.type, o.id, true
-               FROM ev CROSS JOIN LATERAL (
-                 SELECT e.id FROM endpoints e
-                  WHERE e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL
-                 OFFSET 0) o) f
+     SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled, s.n
+       FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
+     UNION ALL
+     SELECT ev.id, ev.tenant_id, ev.type, o.id, true, 0
+       FROM ev CROSS JOIN LATERAL (
+         SELECT e.id FROM endpoints e
+          WHERE e.id = $10::text AND e.tenant_id = ev.tenant_id AND e.deleted_at IS NULL
+         OFFSET 0) o
    ), dl AS (
      INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts,
                              next_attempt_at, is_alert, created_at, updated_at)
