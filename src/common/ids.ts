@@ -49,8 +49,9 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
  * id (`evt_` + time + random, as newId makes): `dlv_`, the event's time part, the last 12 characters
  * of its random part, then `n` in 4 characters. Ids made this way sort by event, as newId made them,
  * then by `n`. Within one thread, distinct events give distinct ids (newId's increments within a
- * millisecond touch the last characters; a carry past the last 12 has odds of 32^-12); across
- * threads and processes in one millisecond, they share 60 random bits rather than newId's 80. An
+ * millisecond touch the last characters, which repeat only after 32^12 ids); their order follows
+ * the events' unless an increment carries past those 12 (odds of 32^-12 per event). Across threads
+ * and processes in one millisecond, they share 60 random bits rather than newId's 80. An
  * event has room for 32^4 deliveries (a larger fan-out would fail its insert on the primary key).
  * Ingestion makes delivery ids in the statement that also reads the fan-out, which is why this is
  * SQL; deliveryId is the same in code.

@@ -3,8 +3,8 @@
 // plan after five calls and keeps it until the table's next ANALYZE, so a plan made while a table
 // was empty would stay a scan as it grows (seen: 300 ms claims on a fresh database): the hot
 // statements that read tables (claim, result write) rely on TableStatisticsService re-analyzing
-// young tables, and reach rows by key only. So does the ingest insert's fan-out read: subscriptions by
-// (tenant_id, pattern), endpoints by primary key, whatever the tables' size.
+// young tables, and reach rows by key only. So does the ingest insert's fan-out read (subscriptions
+// by tenant and pattern, then endpoints by id), each lookup made with its key in hand.
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface PreparedStatement {

@@ -10,9 +10,9 @@ import { preparedStatement } from '../database/prepared-statement';
  * - Fan-out: $7..$9 pair each (tenant, type) with the patterns that match the type (patternsFor),
  *   read once per pair (MATERIALIZED) however many events share it. With $10 set instead, every
  *   event goes to that endpoint of its tenant alone, subscribed or not (`webhook.test`).
- * - The lookups are LATERAL ... OFFSET 0, so the plan is key lookups whatever the statistics say:
- *   subscriptions by (tenant_id, pattern), then each endpoint by (tenant_id, id). As plain joins,
- *   the generic plan made on a fresh database (kept until the next ANALYZE; see
+ * - The lookups are LATERAL ... OFFSET 0: made per pattern row and then per endpoint, with the key
+ *   in hand (subscriptions by (tenant_id, pattern), each endpoint by its id and tenant). As plain
+ *   joins, the generic plan made on a fresh database (kept until the next ANALYZE; see
  *   prepared-statement.ts) scanned every endpoint of the database for each group write.
  * - Delivery ids are made here (deliveryIdSql), from the event's id and the endpoint's place among
  *   the event's endpoints in id order (`n`, numbered once per (tenant, type) in subs: every event
@@ -44,6 +44,7 @@ export const INSERT_EVENTS = preparedStatement(
    ), fan AS (
      SELECT ev.id AS event_id, ev.tenant_id, ev.type, s.endpoint_id, s.enabled, s.n
        FROM ev JOIN subs s ON s.tenant_id = ev.tenant_id AND s.type = ev.type
+      WHERE $10::text IS NULL
      UNION ALL
      SELECT ev.id, ev.tenant_id, ev.type, o.id, true, 0
        FROM ev CROSS JOIN LATERAL (
