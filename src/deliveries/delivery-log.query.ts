@@ -2,7 +2,8 @@
 // the service and bench/log-queries.js run exactly the same statement.
 //
 // Every shape is meant to be an index scan that stops after LIMIT rows:
-// - ORDER BY id DESC with `id < cursor` (keyset) rides the trailing `id DESC` of each index;
+// - ORDER BY id DESC with `id < cursor` (keyset) rides the trailing `id` of each index, read
+//   backwards (the indexes ascend: migrations/1732410000000-AscendingLogIndexes.ts);
 // - since/until become id bounds (ids are time-ordered), with created_at deciding at the edges;
 // - several statuses become one branch per status (UNION ALL of ordered, limited index scans)
 //   because `status = ANY(...)` cannot return rows in id order from a (.., status, id) index; so
@@ -107,7 +108,7 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
   if (filter.beforeId !== undefined) where.push(`id < ${param(filter.beforeId)}`);
   const lim = param(limit);
 
-  // A tenant's or an endpoint's whole log is read through its (..., status, id DESC) index, one
+  // A tenant's or an endpoint's whole log is read through its (..., status, id) index, one
   // ordered branch per stored status: deliveries keeps no (tenant_id, id) or (endpoint_id, id)
   // index, each of which cost every insert and every result write an entry.
   const byStatus =

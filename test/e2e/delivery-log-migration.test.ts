@@ -1,5 +1,5 @@
-// The DeliveryLogIndexes, HotClaims, LogIndexesByStatus and DeliveriesWithoutForeignKeys migrations
-// go down and up again cleanly on a migrated database.
+// The DeliveryLogIndexes, HotClaims, LogIndexesByStatus, DeliveriesWithoutForeignKeys and
+// AscendingLogIndexes migrations go down and up again cleanly on a migrated database.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
@@ -9,6 +9,7 @@ import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-
 import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
 import { LogIndexesByStatus1732380000000 } from '../../migrations/1732380000000-LogIndexesByStatus';
 import { DeliveriesWithoutForeignKeys1732400000000 } from '../../migrations/1732400000000-DeliveriesWithoutForeignKeys';
+import { AscendingLogIndexes1732410000000 } from '../../migrations/1732410000000-AscendingLogIndexes';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
@@ -112,8 +113,11 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
 test('DeliveryLogIndexes: down restores the initial schema and up applies the log indexes again', async () => {
   const migration = new DeliveryLogIndexes1732360000000();
   const runner = ds.createQueryRunner();
-  // The later HotClaims migration is taken back first, and applied again at the end.
+  // The later AscendingLogIndexes and HotClaims migrations are taken back first, and applied again
+  // at the end.
+  const ascending = new AscendingLogIndexes1732410000000();
   const hotClaims = new HotClaims1732370000000();
+  await ascending.down(runner);
   await hotClaims.down(runner);
   const up = await schema();
   assert.ok(up.indexes.deliveries_endpoint_status_idx);
@@ -136,6 +140,7 @@ test('DeliveryLogIndexes: down restores the initial schema and up applies the lo
     await migration.up(runner);
     assert.deepEqual(await schema(), up);
     await hotClaims.up(runner);
+    await ascending.up(runner);
   } finally {
     await runner.release();
   }
@@ -173,6 +178,45 @@ test('DeliveriesWithoutForeignKeys: down brings back the two foreign keys, up ta
     assert.deepEqual(left, [], 'the orphans were deleted before the keys came back');
     await migration.up(runner);
     assert.deepEqual(await keys(), []);
+  } finally {
+    await runner.release();
+  }
+});
+
+test('AscendingLogIndexes: down makes the four log indexes descending again, up ascending, and up leaves an index built beforehand alone', async () => {
+  const LOG_INDEXES = [
+    ['deliveries_tenant_status_idx', '(tenant_id, status, id'],
+    ['deliveries_tenant_type_idx', '(tenant_id, event_type, id'],
+    ['deliveries_endpoint_status_idx', '(endpoint_id, status, id'],
+    ['deliveries_unsettled_idx', '(status, id'],
+  ];
+  const migration = new AscendingLogIndexes1732410000000();
+  const head = await schema();
+  for (const [name, columns] of LOG_INDEXES)
+    assert.ok(head.indexes[name].includes(`${columns})`), name);
+  assert.match(head.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)$/);
+  const runner = ds.createQueryRunner();
+  try {
+    await migration.down(runner);
+    const down = await schema();
+    for (const [name, columns] of LOG_INDEXES)
+      assert.ok(down.indexes[name].includes(`${columns} DESC)`), down.indexes[name]);
+    assert.match(down.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)$/);
+    assert.equal(Object.keys(down.indexes).length, Object.keys(head.indexes).length);
+
+    // An operator builds one index online under another name and renames it, as the migration's
+    // comment says: up must not drop and build it again (its oid stays the same).
+    await ds.query(
+      `CREATE INDEX deliveries_tenant_type_asc ON deliveries (tenant_id, event_type, id)`,
+    );
+    await ds.query(`DROP INDEX deliveries_tenant_type_idx`);
+    await ds.query(`ALTER INDEX deliveries_tenant_type_asc RENAME TO deliveries_tenant_type_idx`);
+    const oid = async () =>
+      (await ds.query(`SELECT 'deliveries_tenant_type_idx'::regclass::oid AS oid`))[0].oid;
+    const before = await oid();
+    await migration.up(runner);
+    assert.deepEqual(await schema(), head);
+    assert.equal(await oid(), before, 'the index built beforehand was kept');
   } finally {
     await runner.release();
   }
