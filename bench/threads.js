@@ -4,10 +4,12 @@
 // how long each spent running against waiting for a core (/proc/<tid>/schedstat: runnable but not
 // running). A thread that waits as long as it runs is slowed by the machine, not by its own work.
 //
-//   node bench/threads.js [--single] [--dead] [--events N] [--healthy N]   (after npm run build)
+//   node bench/threads.js [--single] [--dead | --paused] [--events N] [--healthy N]   (after npm run build)
 //
 // --single: single events from 32 callers (default: the batch route, 100 a call, 8 callers);
-// --dead: as many endpoints that never answer beside the healthy ones (DELIVERY_TIMEOUT_MS=2000).
+// --dead: as many endpoints that never answer beside the healthy ones (DELIVERY_TIMEOUT_MS=2000);
+// --paused: as --dead, but those endpoints are disabled, so their deliveries are written (paused)
+// and never woken, claimed or sent: what writing a dead endpoint's rows costs, without dispatching.
 // Threads are keyed by id (`main` is the API's event loop; the dispatcher thread is the busiest other
 // one; the four alike are V8's helpers: garbage collection and compilation).
 // One discarded warm-up of a quarter of the events first. Linux only (/proc).
@@ -25,7 +27,8 @@ const option = (name, fallback) => {
   return n;
 };
 const SINGLE = flag('--single');
-const DEAD = flag('--dead');
+const PAUSED = flag('--paused');
+const DEAD = flag('--dead') || PAUSED;
 const HEALTHY = option('--healthy', SINGLE ? 10 : 5);
 const EVENTS = option('--events', SINGLE ? 3_000 : 4_000);
 const PAYLOAD = Number(process.env.BENCH_PAYLOAD || 512);
@@ -86,7 +89,11 @@ function postgresSched() {
           ...Array.from({ length: HEALTHY }, (_, i) => `${receiver.url}/dead/${tenantId}/${i}`),
         );
       for (const url of urls)
-        await api('POST', `/v1/tenants/${tenantId}/endpoints`, { url, eventTypes: ['bench.*'] });
+        await api('POST', `/v1/tenants/${tenantId}/endpoints`, {
+          url,
+          eventTypes: ['bench.*'],
+          ...(PAUSED && url.includes('/dead/') ? { enabled: false } : {}),
+        });
       await receiver.reset();
       const t0 = Date.now();
       const before = {
@@ -119,6 +126,7 @@ function postgresSched() {
         ingest: SINGLE ? 'single events' : 'batch of 100',
         healthyEndpoints: HEALTHY,
         deadEndpoints: DEAD ? HEALTHY : 0,
+        deadEndpointsDisabled: PAUSED,
         events,
         ingestMs,
         healthyDeliveredPerSec: Math.round(n / seconds),
