@@ -27,8 +27,15 @@ const RESERVED = new Set(RESERVED_HEADERS);
 
 /** Deliveries waiting in healthy lines before queue jobs are made to wait (backpressure). */
 const HIGH_WATER = 50_000;
-/** Deliveries a failing endpoint's line holds at most; more are left to Postgres and the sweeper. */
+/** Deliveries a parked endpoint's line holds at most; more are left to Postgres and the sweeper. */
 const LINE_LIMIT = 2_000;
+/**
+ * An endpoint whose sends are out and none of them has come back for this long is parked like a
+ * failing one (see parked): an endpoint that never answers is only known to fail once its first
+ * attempt times out (DELIVERY_TIMEOUT_MS, 15 s by default), and until then its line would grow
+ * without bound and count as healthy for backpressure, holding every queue job up.
+ */
+export const STALL_MS = 1_000;
 /**
  * How long a delivery claimed ahead may wait for its endpoint's slot before it is given back: it
  * waits that long only behind slow sends, where claiming ahead gains nothing.
@@ -72,9 +79,23 @@ interface EndpointState {
   sendMs: number;
   /** Consecutive failed attempts: while > 0 the endpoint gets one send at a time. */
   failing: number;
+  /** When a send last came back, or went out while none was out (see parked). */
+  progressAt: number;
   rate: number | null;
   tokens: number;
   tokensAt: number;
+}
+
+/**
+ * Whether an endpoint's line is parked: bounded by LINE_LIMIT and left out of backpressure. So is
+ * an endpoint that keeps failing, and one whose sends are out with none back for STALL_MS (one that
+ * never answers, before its first attempt has timed out).
+ */
+export function parked(
+  s: { failing: number; sending: number; progressAt: number },
+  now: number,
+): boolean {
+  return s.failing > 0 || (s.sending > 0 && now - s.progressAt > STALL_MS);
 }
 
 /**
@@ -174,6 +195,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         const oldest = Date.now() - this.readyLimitMs;
         for (const s of this.endpoints.values())
           if (s.ready.length > 0 && s.ready[0].at < oldest) this.startSends(s);
+        this.releaseDrainWaiters();
       },
       Math.max(50, this.readyLimitMs / 2),
     );
@@ -181,7 +203,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes deliveries to try ([deliveryId, endpointId]). A failing endpoint's line holds at most
+   * Takes deliveries to try ([deliveryId, endpointId]). A parked endpoint's line holds at most
    * LINE_LIMIT: beyond that an offer is dropped from memory (the delivery stays pending in Postgres
    * and the sweeper offers it again), so a dead endpoint's backlog cannot grow here. Healthy lines
    * are bounded by backpressure instead: past HIGH_WATER waiting in healthy lines, the queue job
@@ -189,10 +211,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
    */
   async offer(items: [string, string][]): Promise<void> {
     if (this.stopping) return;
+    const now = Date.now();
     for (const [id, endpointId] of items) {
       if (this.known.has(id)) continue;
       const s = this.state(endpointId);
-      if (s.failing > 0 && s.waiting.length >= LINE_LIMIT) continue;
+      if (s.waiting.length >= LINE_LIMIT && parked(s, now)) continue;
       this.known.add(id);
       s.waiting.push(id);
       this.waitingCount++;
@@ -203,11 +226,23 @@ export class DispatcherService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Deliveries waiting in the lines of endpoints that are not failing. */
+  /** Deliveries waiting in the lines of endpoints that are not parked. */
   private healthyWaiting(): number {
-    let parked = 0;
-    for (const s of this.endpoints.values()) if (s.failing > 0) parked += s.waiting.length;
-    return this.waitingCount - parked;
+    const now = Date.now();
+    let inParked = 0;
+    for (const s of this.endpoints.values()) if (parked(s, now)) inParked += s.waiting.length;
+    return this.waitingCount - inParked;
+  }
+
+  /**
+   * Lets queue jobs held by backpressure go once healthy lines are down to half the mark. Checked
+   * after each claim and on a timer: an endpoint becomes parked by time passing (STALL_MS), with
+   * nothing else happening, and that alone can bring the healthy lines down.
+   */
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {
+      this.drainWaiters.splice(0).forEach((w) => w());
+    }
   }
 
   /** Whether this process is holding the delivery (waiting in a line, or in flight). */
@@ -225,6 +260,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         sending: 0,
         sendMs: AHEAD_MAX_SEND_MS, // not known to be quick until a send has been timed
         failing: 0,
+        progressAt: 0,
         rate: null,
         tokens: 0,
         tokensAt: 0,
@@ -319,9 +355,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
       }
       this.ahead += picked.length;
       this.waitingCount -= picked.length;
-      if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {
-        this.drainWaiters.splice(0).forEach((w) => w());
-      }
+      this.releaseDrainWaiters();
       await this.claimAndSend(picked);
     }
   }
@@ -387,6 +421,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         continue;
       }
       this.ahead--;
+      if (s.sending === 0) s.progressAt = Date.now();
       s.sending++;
       this.sending++;
       const send = this.sendOne(d).finally(() => this.sends.delete(send));
@@ -490,6 +525,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     );
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;
+    s.progressAt = Date.now();
     s.sendMs = 0.8 * s.sendMs + 0.2 * result.durationMs;
     this.sending--;
     s.sending--;
