@@ -25,15 +25,17 @@ import { isDependencyFailure } from '../common/http-error.filter';
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
 
-/** Deliveries waiting in healthy lines before queue jobs are made to wait (backpressure). */
+/** Deliveries waiting in unbounded lines before queue jobs are made to wait (backpressure). */
 const HIGH_WATER = 50_000;
 /** Deliveries a parked endpoint's line holds at most; more are left to Postgres and the sweeper. */
-const LINE_LIMIT = 2_000;
+export const LINE_LIMIT = 2_000;
+/** A rate-limited endpoint's line holds this many seconds of its sends (and LINE_LIMIT at least). */
+export const RATE_LINE_SECONDS = 10;
 /**
- * An endpoint whose sends are out and none of them has come back for this long is parked like a
- * failing one (see parked): an endpoint that never answers is only known to fail once its first
- * attempt times out (DELIVERY_TIMEOUT_MS, 15 s by default), and until then its line would grow
- * without bound and count as healthy for backpressure, holding every queue job up.
+ * An endpoint with sends out and none back for this long, and for four times its usual send, is
+ * parked like a failing one (see parked): one that never answers is only known to fail once its
+ * first attempt times out (DELIVERY_TIMEOUT_MS, 15 s by default), and until then its line would
+ * grow without bound and count for backpressure, holding every queue job up.
  */
 export const STALL_MS = 1_000;
 /**
@@ -86,16 +88,28 @@ interface EndpointState {
   tokensAt: number;
 }
 
+type LineState = Pick<EndpointState, 'failing' | 'sending' | 'progressAt' | 'sendMs' | 'rate'>;
+
 /**
- * Whether an endpoint's line is parked: bounded by LINE_LIMIT and left out of backpressure. So is
- * an endpoint that keeps failing, and one whose sends are out with none back for STALL_MS (one that
- * never answers, before its first attempt has timed out).
+ * Whether an endpoint is parked: it keeps failing, or it has sends out and none has come back for
+ * STALL_MS and four times its usual send (one that never answers, before its first attempt has
+ * timed out; a slow one that has answered before is given its own pace).
  */
-export function parked(
-  s: { failing: number; sending: number; progressAt: number },
-  now: number,
-): boolean {
-  return s.failing > 0 || (s.sending > 0 && now - s.progressAt > STALL_MS);
+export function parked(s: LineState, now: number): boolean {
+  return s.failing > 0 || (s.sending > 0 && now - s.progressAt > Math.max(STALL_MS, 4 * s.sendMs));
+}
+
+/**
+ * How many deliveries an endpoint's line holds before further offers are left to Postgres and the
+ * sweeper, or null for no bound of its own. A parked endpoint's line holds LINE_LIMIT, and a
+ * rate-limited one's RATE_LINE_SECONDS of its sends: neither drains faster for holding more, and
+ * neither counts for backpressure, so neither can hold the queue jobs (and every other endpoint's
+ * new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and drain.
+ */
+export function lineBound(s: LineState, now: number): number | null {
+  if (parked(s, now)) return LINE_LIMIT;
+  if (s.rate !== null) return Math.max(LINE_LIMIT, Math.ceil(RATE_LINE_SECONDS * s.rate));
+  return null;
 }
 
 /**
@@ -203,11 +217,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes deliveries to try ([deliveryId, endpointId]). A parked endpoint's line holds at most
-   * LINE_LIMIT: beyond that an offer is dropped from memory (the delivery stays pending in Postgres
-   * and the sweeper offers it again), so a dead endpoint's backlog cannot grow here. Healthy lines
-   * are bounded by backpressure instead: past HIGH_WATER waiting in healthy lines, the queue job
-   * waits until they drain, which they do.
+   * Takes deliveries to try ([deliveryId, endpointId]). A parked or rate-limited endpoint's line
+   * holds at most its lineBound: beyond that an offer is dropped from memory (the delivery stays
+   * pending in Postgres and the sweeper offers it again), so a dead endpoint's backlog cannot grow
+   * here. Other lines are bounded by backpressure instead: past HIGH_WATER waiting in them, the
+   * queue job waits until they drain, which they do.
    */
   async offer(items: [string, string][]): Promise<void> {
     if (this.stopping) return;
@@ -215,7 +229,10 @@ export class DispatcherService implements BeforeApplicationShutdown {
     for (const [id, endpointId] of items) {
       if (this.known.has(id)) continue;
       const s = this.state(endpointId);
-      if (s.waiting.length >= LINE_LIMIT && parked(s, now)) continue;
+      if (s.waiting.length >= LINE_LIMIT) {
+        const bound = lineBound(s, now);
+        if (bound !== null && s.waiting.length >= bound) continue;
+      }
       this.known.add(id);
       s.waiting.push(id);
       this.waitingCount++;
@@ -226,18 +243,19 @@ export class DispatcherService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Deliveries waiting in the lines of endpoints that are not parked. */
+  /** Deliveries waiting in lines with no bound of their own (see lineBound). */
   private healthyWaiting(): number {
     const now = Date.now();
-    let inParked = 0;
-    for (const s of this.endpoints.values()) if (parked(s, now)) inParked += s.waiting.length;
-    return this.waitingCount - inParked;
+    let bounded = 0;
+    for (const s of this.endpoints.values())
+      if (lineBound(s, now) !== null) bounded += s.waiting.length;
+    return this.waitingCount - bounded;
   }
 
   /**
-   * Lets queue jobs held by backpressure go once healthy lines are down to half the mark. Checked
-   * after each claim and on a timer: an endpoint becomes parked by time passing (STALL_MS), with
-   * nothing else happening, and that alone can bring the healthy lines down.
+   * Lets queue jobs held by backpressure go once unbounded lines are down to half the mark.
+   * Checked after each claim and on a timer: an endpoint becomes parked by time passing
+   * (STALL_MS), with nothing else happening, and that alone can bring those lines down.
    */
   private releaseDrainWaiters(): void {
     if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {

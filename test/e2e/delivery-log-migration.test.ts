@@ -183,7 +183,7 @@ test('DeliveriesWithoutForeignKeys: down brings back the two foreign keys, up ta
   }
 });
 
-test('AscendingLogIndexes: down makes the four log indexes descending again, up ascending, and up leaves an index built beforehand alone', async () => {
+test('AscendingLogIndexes: down makes the four log indexes descending again, up ascending, leaving an index built beforehand alone and building an invalid one again', async () => {
   const LOG_INDEXES = [
     ['deliveries_tenant_status_idx', '(tenant_id, status, id'],
     ['deliveries_tenant_type_idx', '(tenant_id, event_type, id'],
@@ -211,12 +211,36 @@ test('AscendingLogIndexes: down makes the four log indexes descending again, up 
     );
     await ds.query(`DROP INDEX deliveries_tenant_type_idx`);
     await ds.query(`ALTER INDEX deliveries_tenant_type_asc RENAME TO deliveries_tenant_type_idx`);
-    const oid = async () =>
-      (await ds.query(`SELECT 'deliveries_tenant_type_idx'::regclass::oid AS oid`))[0].oid;
-    const before = await oid();
+    // Another is ascending but invalid, as a failed CREATE INDEX CONCURRENTLY leaves it: rebuilt.
+    await ds.query(`DROP INDEX deliveries_endpoint_status_idx`);
+    await ds.query(
+      `CREATE INDEX deliveries_endpoint_status_idx ON deliveries (endpoint_id, status, id)`,
+    );
+    await ds.query(
+      `UPDATE pg_index SET indisvalid = false
+        WHERE indexrelid = 'deliveries_endpoint_status_idx'::regclass`,
+    );
+    const oid = async (name: string) =>
+      (await ds.query(`SELECT $1::regclass::oid AS oid`, [name]))[0].oid;
+    const kept = await oid('deliveries_tenant_type_idx');
+    const invalid = await oid('deliveries_endpoint_status_idx');
     await migration.up(runner);
     assert.deepEqual(await schema(), head);
-    assert.equal(await oid(), before, 'the index built beforehand was kept');
+    assert.equal(
+      await oid('deliveries_tenant_type_idx'),
+      kept,
+      'the index built beforehand was kept',
+    );
+    assert.notEqual(
+      await oid('deliveries_endpoint_status_idx'),
+      invalid,
+      'the invalid one was rebuilt',
+    );
+    const [{ valid }] = await ds.query(
+      `SELECT indisvalid AS valid FROM pg_index
+        WHERE indexrelid = 'deliveries_endpoint_status_idx'::regclass`,
+    );
+    assert.equal(valid, true);
   } finally {
     await runner.release();
   }

@@ -1,20 +1,50 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parked, STALL_MS } from '../../src/dispatch/dispatcher.service';
+import {
+  LINE_LIMIT,
+  lineBound,
+  parked,
+  RATE_LINE_SECONDS,
+  STALL_MS,
+} from '../../src/dispatch/dispatcher.service';
 
 const now = 1_000_000;
+const line = (
+  over: Partial<{
+    failing: number;
+    sending: number;
+    progressAt: number;
+    sendMs: number;
+    rate: number | null;
+  }> = {},
+) => ({ failing: 0, sending: 0, progressAt: now, sendMs: 100, rate: null, ...over });
 
 test('an endpoint that keeps failing is parked, with sends out or not', () => {
-  assert.equal(parked({ failing: 1, sending: 0, progressAt: now }, now), true);
-  assert.equal(parked({ failing: 3, sending: 1, progressAt: now }, now), true);
+  assert.equal(parked(line({ failing: 1 }), now), true);
+  assert.equal(parked(line({ failing: 3, sending: 1 }), now), true);
 });
 
 test('an endpoint with nothing out is not parked, however long ago a send came back', () => {
-  assert.equal(parked({ failing: 0, sending: 0, progressAt: 0 }, now), false);
+  assert.equal(parked(line({ progressAt: 0 }), now), false);
 });
 
-test('sends out with none back for more than STALL_MS park the endpoint; one back within it does not', () => {
-  assert.equal(parked({ failing: 0, sending: 16, progressAt: now - STALL_MS }, now), false);
-  assert.equal(parked({ failing: 0, sending: 16, progressAt: now - STALL_MS - 1 }, now), true);
-  assert.equal(parked({ failing: 0, sending: 1, progressAt: now - 10 * STALL_MS }, now), true);
+test('sends out with none back for more than STALL_MS park a quick endpoint; one back within it does not', () => {
+  assert.equal(parked(line({ sending: 16, progressAt: now - STALL_MS }), now), false);
+  assert.equal(parked(line({ sending: 16, progressAt: now - STALL_MS - 1 }), now), true);
+  assert.equal(parked(line({ sending: 1, progressAt: now - 10 * STALL_MS }), now), true);
+});
+
+test('a slow endpoint is parked only after four times its usual send without an answer', () => {
+  const slow = { sending: 16, sendMs: 3_000 };
+  assert.equal(parked(line({ ...slow, progressAt: now - 5_000 }), now), false);
+  assert.equal(parked(line({ ...slow, progressAt: now - 12_001 }), now), true);
+});
+
+test('lineBound: LINE_LIMIT when parked, seconds of sends when rate-limited, none otherwise', () => {
+  assert.equal(lineBound(line(), now), null);
+  assert.equal(lineBound(line({ sending: 16 }), now), null, 'busy and answering');
+  assert.equal(lineBound(line({ failing: 1 }), now), LINE_LIMIT);
+  assert.equal(lineBound(line({ rate: 10 }), now), LINE_LIMIT, 'a slow rate: LINE_LIMIT at least');
+  assert.equal(lineBound(line({ rate: 1_000 }), now), RATE_LINE_SECONDS * 1_000);
+  assert.equal(lineBound(line({ rate: 1_000, failing: 2 }), now), LINE_LIMIT, 'parked wins');
 });
