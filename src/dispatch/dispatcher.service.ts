@@ -26,16 +26,19 @@ import { isDependencyFailure } from '../common/http-error.filter';
 const RESERVED = new Set(RESERVED_HEADERS);
 
 /** Deliveries waiting in unbounded lines before queue jobs are made to wait (backpressure). */
-const HIGH_WATER = 50_000;
+export const HIGH_WATER = 50_000;
 /** Deliveries a parked endpoint's line holds at most; more are left to Postgres and the sweeper. */
 export const LINE_LIMIT = 2_000;
-/** A rate-limited endpoint's line holds this many seconds of its sends (and LINE_LIMIT at least). */
-export const RATE_LINE_SECONDS = 10;
 /**
- * An endpoint with sends out and none back for this long, and for four times its usual send, is
- * parked like a failing one (see parked): one that never answers is only known to fail once its
- * first attempt times out (DELIVERY_TIMEOUT_MS, 15 s by default), and until then its line would
- * grow without bound and count for backpressure, holding every queue job up.
+ * A rate-limited endpoint's line holds this many seconds of its sends (LINE_LIMIT at least,
+ * HIGH_WATER at most); past that its deliveries wait in Postgres for the sweeper.
+ */
+export const RATE_LINE_SECONDS = 60;
+/**
+ * An endpoint with sends out and none back for this long, and for four times its usual send (but
+ * half DELIVERY_TIMEOUT_MS at most), is parked like a failing one (see parked): one that never
+ * answers is only known to fail once its first attempt times out (15 s by default), and until then
+ * its line would grow without bound and count for backpressure, holding every queue job up.
  */
 export const STALL_MS = 1_000;
 /**
@@ -92,23 +95,27 @@ type LineState = Pick<EndpointState, 'failing' | 'sending' | 'progressAt' | 'sen
 
 /**
  * Whether an endpoint is parked: it keeps failing, or it has sends out and none has come back for
- * STALL_MS and four times its usual send (one that never answers, before its first attempt has
- * timed out; a slow one that has answered before is given its own pace).
+ * STALL_MS and four times its usual send, or for half of `timeoutMs` (DELIVERY_TIMEOUT_MS): one
+ * that never answers, before its first attempt has timed out. A slow one that has answered before
+ * is given its own pace, up to half the timeout (sendMs also averages timed-out attempts).
  */
-export function parked(s: LineState, now: number): boolean {
-  return s.failing > 0 || (s.sending > 0 && now - s.progressAt > Math.max(STALL_MS, 4 * s.sendMs));
+export function parked(s: LineState, now: number, timeoutMs: number): boolean {
+  const stallMs = Math.max(STALL_MS, Math.min(4 * s.sendMs, timeoutMs / 2));
+  return s.failing > 0 || (s.sending > 0 && now - s.progressAt > stallMs);
 }
 
 /**
  * How many deliveries an endpoint's line holds before further offers are left to Postgres and the
  * sweeper, or null for no bound of its own. A parked endpoint's line holds LINE_LIMIT, and a
- * rate-limited one's RATE_LINE_SECONDS of its sends: neither drains faster for holding more, and
+ * rate-limited one's RATE_LINE_SECONDS of its sends (HIGH_WATER at most): neither drains faster
+ * for holding more (beyond that, the sweeper feeds a rate-limited line at its own pace), and
  * neither counts for backpressure, so neither can hold the queue jobs (and every other endpoint's
  * new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and drain.
  */
-export function lineBound(s: LineState, now: number): number | null {
-  if (parked(s, now)) return LINE_LIMIT;
-  if (s.rate !== null) return Math.max(LINE_LIMIT, Math.ceil(RATE_LINE_SECONDS * s.rate));
+export function lineBound(s: LineState, now: number, timeoutMs: number): number | null {
+  if (parked(s, now, timeoutMs)) return LINE_LIMIT;
+  if (s.rate !== null)
+    return Math.min(HIGH_WATER, Math.max(LINE_LIMIT, Math.ceil(RATE_LINE_SECONDS * s.rate)));
   return null;
 }
 
@@ -230,7 +237,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
       if (this.known.has(id)) continue;
       const s = this.state(endpointId);
       if (s.waiting.length >= LINE_LIMIT) {
-        const bound = lineBound(s, now);
+        const bound = lineBound(s, now, this.config.deliveryTimeoutMs);
         if (bound !== null && s.waiting.length >= bound) continue;
       }
       this.known.add(id);
@@ -248,7 +255,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     const now = Date.now();
     let bounded = 0;
     for (const s of this.endpoints.values())
-      if (lineBound(s, now) !== null) bounded += s.waiting.length;
+      if (lineBound(s, now, this.config.deliveryTimeoutMs) !== null) bounded += s.waiting.length;
     return this.waitingCount - bounded;
   }
 

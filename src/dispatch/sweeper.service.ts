@@ -70,7 +70,9 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
         );
         this.overdueCursor = page.last;
         // Overdue rows this worker already holds (waiting in a slow endpoint's line) are not lost:
-        // offering them again would only churn the queue.
+        // offering them again would only churn the queue. Rows a bounded line had no room for (a
+        // failing, stalled or rate-limited endpoint's; see DispatcherService.offer) are not held,
+        // and are offered again each sweep until their line takes them.
         const overdue = page.items.filter(([id]) => !this.dispatcher.holds(id));
         const items = [...expired, ...overdue];
         if (items.length > 0) {
