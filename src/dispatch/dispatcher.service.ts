@@ -177,12 +177,15 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private pumping = false;
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | null = null;
-  /** Gives back claims ahead that waited MAX_READY_MS behind sends that do not end (see startSends). */
+  /**
+   * Gives back claims ahead that waited MAX_READY_MS behind sends that do not end (see
+   * startSends), and lets go queue jobs that lines parked by time alone no longer hold up.
+   */
   private readonly readyTimer: NodeJS.Timeout;
   private readonly readyLimitMs: number;
   /** The running pump loop, so shutdown can wait for a claim in progress to become sends. */
   private pumpRun: Promise<void> | null = null;
-  /** Queue jobs waiting for healthy lines to drain (see offer). */
+  /** Queue jobs waiting for unbounded lines to drain (see offer). */
   private readonly drainWaiters: (() => void)[] = [];
   /** Wake-ups and alerts that follow written results (see writeBatch). */
   private readonly afterWork = new Set<Promise<void>>();
@@ -236,6 +239,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     for (const [id, endpointId] of items) {
       if (this.known.has(id)) continue;
       const s = this.state(endpointId);
+      // Every bound is LINE_LIMIT at least: shorter lines skip working it out.
       if (s.waiting.length >= LINE_LIMIT) {
         const bound = lineBound(s, now, this.config.deliveryTimeoutMs);
         if (bound !== null && s.waiting.length >= bound) continue;
@@ -245,13 +249,13 @@ export class DispatcherService implements BeforeApplicationShutdown {
       this.waitingCount++;
     }
     this.pump();
-    while (!this.stopping && this.healthyWaiting() > HIGH_WATER) {
+    while (!this.stopping && this.unboundedWaiting() > HIGH_WATER) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
 
   /** Deliveries waiting in lines with no bound of their own (see lineBound). */
-  private healthyWaiting(): number {
+  private unboundedWaiting(): number {
     const now = Date.now();
     let bounded = 0;
     for (const s of this.endpoints.values())
@@ -265,7 +269,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
    * (STALL_MS), with nothing else happening, and that alone can bring those lines down.
    */
   private releaseDrainWaiters(): void {
-    if (this.drainWaiters.length && this.healthyWaiting() <= HIGH_WATER / 2) {
+    if (this.drainWaiters.length && this.unboundedWaiting() <= HIGH_WATER / 2) {
       this.drainWaiters.splice(0).forEach((w) => w());
     }
   }
