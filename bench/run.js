@@ -262,12 +262,14 @@ async function isolation(receiver) {
         const cpu0 = cpuNow(tern, receiver);
         const t0 = Date.now();
         // Batch ingestion, so the API is not what limits either run: the dispatcher is measured.
-        const { started } = await trigger(api, tenantId, count, 8, 100);
+        const { started, ingestSeconds } = await trigger(api, tenantId, count, 8, 100);
         const done = await lib.waitReceived(receiver, count * half, 600_000);
         const cpu = cpuSince(cpu0, cpuNow(tern, receiver), count * half, (done.at - t0) / 1000);
         const lat = await latencies(receiver, started, '/ok/');
         return {
           deliveredPerSec: Math.round((count * half) / ((done.at - t0) / 1000)),
+          ingestSeconds: Number(ingestSeconds.toFixed(2)),
+          deliverySeconds: (done.at - t0) / 1000,
           p99Ms: lat.p99,
           duplicates: lat.duplicates,
           ...cpu,
