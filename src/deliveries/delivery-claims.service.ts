@@ -282,6 +282,34 @@ export class DeliveryClaimsService {
   }
 
   /**
+   * One endpoint's pending deliveries after `after` in id order, `limit` of them: its (endpoint_id,
+   * status, id) index read forwards, stopping at the limit. Returns those due and held by no claim
+   * (what its bounded line had no room for; see DispatcherService.refill), and the last id read, or
+   * null when fewer than `limit` were left. Due and claim are checked on the rows found, not in the
+   * index read: given them, the planner read the endpoint's whole backlog through the due-index
+   * (`deliveries_due_idx`, every endpoint's due rows) or bitmap-scanned and sorted it.
+   */
+  async dueForEndpoint(
+    endpointId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<{ ids: string[]; last: string | null }> {
+    const rows: { id: string; due: boolean }[] = await this.dataSource.query(
+      `SELECT c.id, d.claim_id IS NULL AND d.next_attempt_at <= now() AS due
+         FROM (SELECT id FROM deliveries
+                WHERE endpoint_id = $1 AND status = 'pending' AND id > $2
+                ORDER BY id LIMIT $3) c
+         JOIN deliveries d ON d.id = c.id
+        ORDER BY c.id`,
+      [endpointId, after ?? '', limit],
+    );
+    return {
+      ids: rows.filter((r) => r.due).map((r) => r.id),
+      last: rows.length === limit ? rows[rows.length - 1].id : null,
+    };
+  }
+
+  /**
    * Pending deliveries overdue by more than `graceMs` (their wake-up was lost or is very late), in
    * (next_attempt_at, id) order after `after`, so successive sweeps walk the whole backlog instead
    * of offering the same oldest rows again and again.

@@ -27,11 +27,11 @@ const RESERVED = new Set(RESERVED_HEADERS);
 
 /** Deliveries waiting in unbounded lines before queue jobs are made to wait (backpressure). */
 export const HIGH_WATER = 50_000;
-/** Deliveries a parked endpoint's line holds at most; more are left to Postgres and the sweeper. */
+/** Deliveries a parked endpoint's line holds at most; more are left in Postgres (see refill). */
 export const LINE_LIMIT = 2_000;
 /**
  * A rate-limited endpoint's line holds this many seconds of its sends (LINE_LIMIT at least,
- * HIGH_WATER at most); past that its deliveries wait in Postgres for the sweeper.
+ * HIGH_WATER at most); past that its deliveries wait in Postgres until it reads them (see refill).
  */
 export const RATE_LINE_SECONDS = 60;
 /**
@@ -89,6 +89,18 @@ interface EndpointState {
   rate: number | null;
   tokens: number;
   tokensAt: number;
+  /** Offers were dropped for want of room (see offer): the line fetches them back (see refill). */
+  dropped: boolean;
+  /** Where the next refill starts (the last id the previous one read), or null for the first due. */
+  refillAfter: string | null;
+  /**
+   * The next refill starts from the first pending delivery again: an offer was dropped below
+   * refillAfter, or while a refill was under way.
+   */
+  rewind: boolean;
+  refilling: boolean;
+  /** No refill before this (after one failed). */
+  refillAt: number;
 }
 
 type LineState = Pick<EndpointState, 'failing' | 'sending' | 'progressAt' | 'sendMs' | 'rate'>;
@@ -105,12 +117,11 @@ export function parked(s: LineState, now: number, timeoutMs: number): boolean {
 }
 
 /**
- * How many deliveries an endpoint's line holds before further offers are left to Postgres and the
- * sweeper, or null for no bound of its own. A parked endpoint's line holds LINE_LIMIT, and a
- * rate-limited one's RATE_LINE_SECONDS of its sends (HIGH_WATER at most): neither drains faster
- * for holding more (beyond that, the sweeper feeds a rate-limited line at its own pace), and
- * neither counts for backpressure, so neither can hold the queue jobs (and every other endpoint's
- * new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and drain.
+ * How many deliveries an endpoint's line holds before further offers are left in Postgres (the
+ * line reads them back as it drains: DispatcherService.refill), or null for no bound of its own. A
+ * parked endpoint's line holds LINE_LIMIT, and a rate-limited one's RATE_LINE_SECONDS of its sends
+ * (HIGH_WATER at most): neither drains faster for holding more, and neither counts for
+ * backpressure, so neither can hold the queue jobs (and every other endpoint's new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and drain.
  */
 export function lineBound(s: LineState, now: number, timeoutMs: number): number | null {
   if (parked(s, now, timeoutMs)) return LINE_LIMIT;
@@ -229,9 +240,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
   /**
    * Takes deliveries to try ([deliveryId, endpointId]). A parked or rate-limited endpoint's line
    * holds at most its lineBound: beyond that an offer is dropped from memory (the delivery stays
-   * pending in Postgres and the sweeper offers it again), so a dead endpoint's backlog cannot grow
-   * here. Other lines are bounded by backpressure instead: past HIGH_WATER waiting in them, the
-   * queue job waits until they drain, which they do.
+   * pending in Postgres, and the line reads it back as it drains: see refill), so a dead endpoint's
+   * backlog cannot grow here. Other lines are bounded by backpressure instead: past HIGH_WATER
+   * waiting in them, the queue job waits until they drain, which they do.
    */
   async offer(items: [string, string][]): Promise<void> {
     if (this.stopping) return;
@@ -242,7 +253,12 @@ export class DispatcherService implements BeforeApplicationShutdown {
       // Every bound is LINE_LIMIT at least: shorter lines skip working it out.
       if (s.waiting.length >= LINE_LIMIT) {
         const bound = lineBound(s, now, this.config.deliveryTimeoutMs);
-        if (bound !== null && s.waiting.length >= bound) continue;
+        if (bound !== null && s.waiting.length >= bound) {
+          // Left in Postgres; the line reads it back itself (see refill).
+          s.dropped = true;
+          if (s.refilling || (s.refillAfter !== null && id < s.refillAfter)) s.rewind = true;
+          continue;
+        }
       }
       this.known.add(id);
       s.waiting.push(id);
@@ -279,6 +295,65 @@ export class DispatcherService implements BeforeApplicationShutdown {
     return this.known.has(deliveryId);
   }
 
+  /**
+   * Whether this process reads the endpoint's due deliveries back from Postgres itself (its line
+   * dropped offers; see refill), so the sweeper need not offer them again.
+   */
+  refills(endpointId: string): boolean {
+    return this.endpoints.get(endpointId)?.dropped === true;
+  }
+
+  /**
+   * Fetches what a line dropped (see offer) back from Postgres once the line is down to half its
+   * bound (LINE_LIMIT once it has none): the endpoint's due deliveries in id order, a page at a
+   * time, until a page comes back short. So a rate-limited endpoint's backlog drains at its rate,
+   * and a dead endpoint's at once when it answers again, rather than at the sweeper's pace (a page
+   * of overdue deliveries, shared by all endpoints, every SWEEP_INTERVAL_MS); and the sweeper
+   * offers none of them again meanwhile (see refills). Another worker may hold some of them: the
+   * claim is conditional, so what two workers both offer is sent once.
+   */
+  private refill(endpointId: string, s: EndpointState, now: number): void {
+    if (s.refilling || now < s.refillAt || this.stopping) return;
+    const bound = lineBound(s, now, this.config.deliveryTimeoutMs) ?? LINE_LIMIT;
+    if (s.waiting.length > bound / 2) return;
+    const want = bound - s.waiting.length;
+    if (s.rewind) s.refillAfter = null;
+    s.rewind = false;
+    s.refilling = true;
+    const work = this.claims
+      .dueForEndpoint(endpointId, s.refillAfter, want)
+      .then(
+        ({ ids, last }) => {
+          for (const id of ids) {
+            if (this.known.has(id)) continue;
+            this.known.add(id);
+            s.waiting.push(id);
+            this.waitingCount++;
+          }
+          if (last !== null) {
+            s.refillAfter = last;
+          } else {
+            s.refillAfter = null;
+            // An offer dropped while this read was under way may not be in it: read again.
+            s.dropped = s.rewind;
+          }
+        },
+        (e) => {
+          this.logger.warn(`could not refill ${endpointId}'s line: ${(e as Error).message}`);
+          s.refillAt = Date.now() + 1_000;
+          // The sweeper leaves these rows to this line (see refills): try again even if nothing
+          // else wakes the pump.
+          setTimeout(() => this.pump(), 1_000).unref();
+        },
+      )
+      .finally(() => {
+        s.refilling = false;
+        this.afterWork.delete(work);
+        this.pump();
+      });
+    this.afterWork.add(work);
+  }
+
   private state(endpointId: string): EndpointState {
     let s = this.endpoints.get(endpointId);
     if (!s) {
@@ -293,6 +368,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
         rate: null,
         tokens: 0,
         tokensAt: 0,
+        dropped: false,
+        refillAfter: null,
+        rewind: false,
+        refilling: false,
+        refillAt: 0,
       };
       this.endpoints.set(endpointId, s);
     }
@@ -335,8 +415,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
       let earliestToken = Infinity;
       const now = Date.now();
       for (const [endpointId, s] of this.endpoints) {
+        if (s.dropped) this.refill(endpointId, s, now);
         if (s.waiting.length === 0) {
-          if (this.held(s) === 0 && s.failing === 0 && s.rate === null)
+          if (this.held(s) === 0 && s.failing === 0 && s.rate === null && !s.dropped)
             this.endpoints.delete(endpointId);
           continue;
         }

@@ -70,10 +70,12 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
         );
         this.overdueCursor = page.last;
         // Overdue rows this worker already holds (waiting in a slow endpoint's line) are not lost:
-        // offering them again would only churn the queue. Rows a bounded line had no room for (a
-        // failing, stalled or rate-limited endpoint's; see DispatcherService.offer) are not held,
-        // and are offered again each sweep until their line takes them.
-        const overdue = page.items.filter(([id]) => !this.dispatcher.holds(id));
+        // offering them again would only churn the queue. Nor are those of an endpoint whose line
+        // had no room for them (a failing, stalled or rate-limited one; see DispatcherService.offer):
+        // that line reads them back from Postgres itself as it drains (DispatcherService.refill).
+        const overdue = page.items.filter(
+          ([id, endpointId]) => !this.dispatcher.holds(id) && !this.dispatcher.refills(endpointId),
+        );
         const items = [...expired, ...overdue];
         if (items.length > 0) {
           const queued = await this.queue.wake(items);
