@@ -40,7 +40,7 @@ function statement(file, start) {
 (async () => {
   const INSERT = require(join(ROOT, 'dist', 'src', 'events', 'insert-events.statement'))
     .INSERT_EVENTS.text;
-  const { newId } = require(join(ROOT, 'dist', 'src', 'common', 'ids'));
+  const { newId, deliveryId } = require(join(ROOT, 'dist', 'src', 'common', 'ids'));
   const { patternsFor } = require(join(ROOT, 'dist', 'src', 'subscriptions', 'patterns'));
   const fanPatterns = patternsFor('x');
   const fanTenants = fanPatterns.map(() => 't');
@@ -102,7 +102,14 @@ function statement(file, start) {
           values: [...ev, new Date(), fanTenants, fanTypes, fanPatterns, null, 5, false],
         }),
       );
-      for (const row of r.rows) toClaim.push(row.id);
+      // The answer: a row per event, and a row per endpoint of the fan-out (see INSERT_EVENTS).
+      const places = r.rows
+        .filter((row) => row.event_id === null)
+        .map((row) => row.n)
+        .sort((a, b) => a - b);
+      for (const row of r.rows)
+        if (row.event_id !== null)
+          for (const n of places) toClaim.push(deliveryId(row.event_id, n));
       while (toClaim.length >= 60) {
         const claimId = randomUUID();
         const r = await timed('claim', () =>

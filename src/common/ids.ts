@@ -45,28 +45,47 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
 }
 
 /**
- * SQL for the id of an event's `n`th delivery (0-based, its endpoints in id order), from the event's
- * id (`evt_` + time + random, as newId makes): `dlv_`, the event's time part, the last 12 characters
- * of its random part, then `n` in 4 characters. Ids made this way sort by event, as newId made them,
- * then by `n`. Within one thread, distinct events give distinct ids (newId's increments within a
- * millisecond touch the last characters, which repeat only after 32^12 ids); their order follows
- * the events' unless an increment carries past those 12 (odds of 32^-12 per event). Across threads
- * and processes in one millisecond, they share 60 random bits rather than newId's 80. An
- * event has room for 32^4 deliveries (a larger fan-out would fail its insert on the primary key).
- * Ingestion makes delivery ids in the statement that also reads the fan-out, which is why this is
- * SQL; deliveryId is the same in code.
+ * The id of an event's `n`th delivery (0-based, its endpoints in id order), from the event's id
+ * (`evt_` + time + random, as newId makes): `dlv_`, the event's time part, the last 12 characters
+ * of its random part (deliveryIdPrefix), then `n` in 4 characters (deliveryIdTail). Ids made this
+ * way sort by event, as newId made them, then by `n`. Within one thread, distinct events give
+ * distinct ids (newId's increments within a millisecond touch the last characters, which repeat
+ * only after 32^12 ids); their order follows the events' unless an increment carries past those 12
+ * (odds of 32^-12 per event). Across threads and processes in one millisecond, they share 60
+ * random bits rather than newId's 80. An event has room for 32^4 deliveries (a larger fan-out would
+ * fail its insert on the primary key). The ingest statement makes them in SQL (the *Sql twins,
+ * which a test holds equal to these), and ingestion makes the same in code for its answer.
  */
-export function deliveryIdSql(eventId: string, n: string): string {
-  const digit = (shift: number) => `substr('${ALPHABET}', ((${n}) >> ${shift} & 31)::int + 1, 1)`;
-  return `('dlv_' || substr(${eventId}, 5, 10) || right(${eventId}, 12) || ${[15, 10, 5, 0]
-    .map(digit)
-    .join(' || ')})`;
+export function deliveryId(eventId: string, n: number): string {
+  return deliveryIdPrefix(eventId) + deliveryIdTail(n);
 }
 
-/** deliveryIdSql in code (for tests and tools): the id of event `eventId`'s `n`th delivery. */
-export function deliveryId(eventId: string, n: number): string {
-  const digits = [15, 10, 5, 0].map((shift) => ALPHABET[(n >> shift) & 31]).join('');
-  return `dlv_${eventId.slice(4, 14)}${eventId.slice(-12)}${digits}`;
+/** What every delivery id of an event starts with (see deliveryId). */
+export function deliveryIdPrefix(eventId: string): string {
+  return `dlv_${eventId.slice(4, 14)}${eventId.slice(-12)}`;
+}
+
+/** How the id of an event's `n`th delivery ends: `n` in 4 characters (see deliveryId). */
+export function deliveryIdTail(n: number): string {
+  return (
+    ALPHABET[(n >> 15) & 31] + ALPHABET[(n >> 10) & 31] + ALPHABET[(n >> 5) & 31] + ALPHABET[n & 31]
+  );
+}
+
+/** deliveryIdPrefix in SQL, of the text expression `eventId`. */
+export function deliveryIdPrefixSql(eventId: string): string {
+  return `('dlv_' || substr(${eventId}, 5, 10) || right(${eventId}, 12))`;
+}
+
+/** deliveryIdTail in SQL, of the integer expression `n`. */
+export function deliveryIdTailSql(n: string): string {
+  const digit = (shift: number) => `substr('${ALPHABET}', ((${n}) >> ${shift} & 31)::int + 1, 1)`;
+  return `(${[15, 10, 5, 0].map(digit).join(' || ')})`;
+}
+
+/** deliveryId in SQL. */
+export function deliveryIdSql(eventId: string, n: string): string {
+  return `(${deliveryIdPrefixSql(eventId)} || ${deliveryIdTailSql(n)})`;
 }
 
 /** The creation time encoded in an id made by newId, or null when it is not one. */

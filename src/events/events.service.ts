@@ -9,7 +9,7 @@ import { isDependencyFailure } from '../common/http-error.filter';
 import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
-import { newId } from '../common/ids';
+import { deliveryIdPrefix, deliveryIdTail, newId } from '../common/ids';
 import { runPrepared } from '../database/prepared-statement';
 import { INSERT_EVENTS } from './insert-events.statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
@@ -215,12 +215,15 @@ export class EventsService {
         }
       }
     }
-    // One row per (inserted event, delivery); an event without deliveries comes with nulls.
+    // A row per inserted event, and a row per (tenant, type, endpoint) of the fan-out: see
+    // INSERT_EVENTS for what the deliveries are made of.
     const rows: {
-      event_id: string;
-      id: string | null;
+      event_id: string | null;
+      tenant_id: string;
+      type: string;
       endpoint_id: string | null;
-      status: string | null;
+      enabled: boolean | null;
+      n: number | null;
     }[] = await runPrepared(manager, INSERT_EVENTS, [
       prepared.map((p) => p.id),
       prepared.map((p) => p.tenantId),
@@ -235,13 +238,35 @@ export class EventsService {
       maxAttempts(this.config.retrySchedule),
       options.isAlert ?? false,
     ]);
-    const deliveriesByEvent = new Map<string, EventDeliveryRefDto[]>();
+    const insertedIds = new Set<string>();
+    const fanOut = new Map<
+      string,
+      { n: number; endpointId: string; status: string; tail: string }[]
+    >();
     for (const r of rows) {
-      let refs = deliveriesByEvent.get(r.event_id);
-      if (!refs) deliveriesByEvent.set(r.event_id, (refs = []));
-      if (r.id) refs.push({ id: r.id, endpointId: r.endpoint_id!, status: r.status! });
+      if (r.event_id !== null) {
+        insertedIds.add(r.event_id);
+        continue;
+      }
+      const key = tenantKey(r.tenant_id, r.type);
+      let targets = fanOut.get(key);
+      if (!targets) fanOut.set(key, (targets = []));
+      targets.push({
+        n: r.n!,
+        endpointId: r.endpoint_id!,
+        status: r.enabled ? 'pending' : 'paused',
+        tail: deliveryIdTail(r.n!),
+      });
     }
-    const insertedIds = new Set(deliveriesByEvent.keys());
+    for (const targets of fanOut.values()) targets.sort((a, b) => a.n - b.n);
+    const deliveriesOf = (p: Prepared): EventDeliveryRefDto[] => {
+      const prefix = deliveryIdPrefix(p.id);
+      return (fanOut.get(tenantKey(p.tenantId, p.type)) ?? []).map((t) => ({
+        id: prefix + t.tail,
+        endpointId: t.endpointId,
+        status: t.status,
+      }));
+    };
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
 
@@ -255,7 +280,7 @@ export class EventsService {
           id: p.id,
           type: p.type,
           timestamp: p.timestamp,
-          deliveries: deliveriesByEvent.get(p.id) ?? [],
+          deliveries: deliveriesOf(p),
         };
       }
       const e = earlier.get(tenantKey(p.tenantId, p.idempotencyKey!));
