@@ -6,6 +6,7 @@ import type { Job, Queue } from 'bull';
 import { Agent } from 'undici';
 import {
   AlertWebhookJob,
+  byEndpoint,
   DELIVERY_QUEUE,
   DeliverJob,
   JOB_ALERT_WEBHOOK,
@@ -35,7 +36,7 @@ export class DeliveryProcessor implements OnModuleDestroy, OnApplicationShutdown
 
   @Process({ name: JOB_DELIVER, concurrency: 16 })
   async deliver(job: Job<DeliverJob>): Promise<void> {
-    await this.dispatcher.offer(job.data.d);
+    await this.dispatcher.offer(job.data.e ?? byEndpoint(job.data.d ?? []));
   }
 
   @Process({ name: JOB_ALERT_WEBHOOK, concurrency: 4 })

@@ -238,31 +238,35 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes deliveries to try ([deliveryId, endpointId]). A parked or rate-limited endpoint's line
-   * holds at most its lineBound: beyond that an offer is dropped from memory (the delivery stays
-   * pending in Postgres, and the line reads it back as it drains: see refill), so a dead endpoint's
-   * backlog cannot grow here. Other lines are bounded by backpressure instead: past HIGH_WATER
-   * waiting in them, the queue job waits until they drain, which they do.
+   * Takes deliveries to try, by endpoint ([endpointId, deliveryIds]). A parked or rate-limited
+   * endpoint's line holds at most its lineBound: beyond that an offer is dropped from memory (the
+   * delivery stays pending in Postgres, and the line reads it back as it drains: see refill), so a
+   * dead endpoint's backlog cannot grow here. Other lines are bounded by backpressure instead: past
+   * HIGH_WATER waiting in them, the queue job waits until they drain, which they do.
    */
-  async offer(items: [string, string][]): Promise<void> {
+  async offer(groups: Iterable<[string, string[]]>): Promise<void> {
     if (this.stopping) return;
     const now = Date.now();
-    for (const [id, endpointId] of items) {
-      if (this.known.has(id)) continue;
+    for (const [endpointId, ids] of groups) {
       const s = this.state(endpointId);
       // Every bound is LINE_LIMIT at least: shorter lines skip working it out.
-      if (s.waiting.length >= LINE_LIMIT) {
-        const bound = lineBound(s, now, this.config.deliveryTimeoutMs);
+      const bound =
+        s.waiting.length + ids.length > LINE_LIMIT
+          ? lineBound(s, now, this.config.deliveryTimeoutMs)
+          : null;
+      for (const id of ids) {
         if (bound !== null && s.waiting.length >= bound) {
-          // Left in Postgres; the line reads it back itself (see refill).
+          // Left in Postgres; the line reads it back itself (see refill). One it holds already
+          // is read back and passed over.
           s.dropped = true;
           if (s.refilling || (s.refillAfter !== null && id < s.refillAfter)) s.rewind = true;
           continue;
         }
+        if (this.known.has(id)) continue;
+        this.known.add(id);
+        s.waiting.push(id);
+        this.waitingCount++;
       }
-      this.known.add(id);
-      s.waiting.push(id);
-      this.waitingCount++;
     }
     this.pump();
     while (!this.stopping && this.unboundedWaiting() > HIGH_WATER) {

@@ -12,7 +12,7 @@ import {
 import { DataSource } from 'typeorm';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { DeliveryClaimsService } from '../deliveries/delivery-claims.service';
-import { DeliveryQueue } from '../queue/delivery-queue';
+import { byEndpoint, DeliveryQueue } from '../queue/delivery-queue';
 import { MetricsService } from '../metrics/metrics.service';
 import { DispatcherService } from './dispatcher.service';
 
@@ -83,7 +83,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
           this.logger.warn(
             `re-enqueued ${expired.length} deliveries with expired leases and ${overdue.length} overdue ones${queued ? '' : ' (Redis is down: this worker sends them)'}`,
           );
-          if (!queued) await this.dispatcher.offer(items);
+          if (!queued) await this.dispatcher.offer(byEndpoint(items));
         }
 
         return items.length;

@@ -10,9 +10,28 @@ export const DELIVERY_QUEUE = 'deliveries';
 export const JOB_DELIVER = 'deliver';
 export const JOB_ALERT_WEBHOOK = 'alert-webhook';
 
-/** Deliveries to try: pairs of [deliveryId, endpointId]. */
+/**
+ * Deliveries to try, by endpoint: [endpointId, deliveryIds]. Each endpoint's id once per job, and
+ * the dispatcher takes or leaves an endpoint's deliveries together (see DispatcherService.offer).
+ * `d` ([deliveryId, endpointId] pairs) is how jobs added before 0.1.0's grouped wake-ups said it;
+ * the processor still reads it.
+ */
 export interface DeliverJob {
-  d: [string, string][];
+  e?: [string, string[]][];
+  d?: [string, string][];
+}
+
+/** [deliveryId, endpointId] pairs grouped by endpoint (added to `groups`), in the order given. */
+export function byEndpoint(
+  items: Iterable<[string, string]>,
+  groups = new Map<string, string[]>(),
+): Map<string, string[]> {
+  for (const [id, endpointId] of items) {
+    const ids = groups.get(endpointId);
+    if (ids) ids.push(id);
+    else groups.set(endpointId, [id]);
+  }
+  return groups;
 }
 
 export interface AlertWebhookJob {
@@ -51,40 +70,55 @@ export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
     await this.gatheredDone;
   }
 
-  /** Immediate wake-ups gathered for WAKE_GATHER_MS: one add for all of them. */
-  private gathered: [string, string][] = [];
+  /** Immediate wake-ups gathered for WAKE_GATHER_MS, by endpoint: one add for all of them. */
+  private gathered = new Map<string, string[]>();
   private gatheredDone: Promise<boolean> | null = null;
 
-  /** Asks a worker to try these deliveries, now or after `delayMs`. Never throws. */
+  /**
+   * Asks a worker to try these deliveries ([deliveryId, endpointId]), now or after `delayMs`.
+   * Never throws.
+   */
   async wake(items: [string, string][], delayMs = 0): Promise<boolean> {
     if (items.length === 0) return true;
     if (delayMs <= 0) {
       // Concurrent requests each wake a few deliveries: gather them so N requests cost one add.
-      this.gathered.push(...items);
+      byEndpoint(items, this.gathered);
       this.gatheredDone ??= new Promise<void>((resolve) =>
         setTimeout(resolve, WAKE_GATHER_MS),
       ).then(() => {
         const all = this.gathered;
-        this.gathered = [];
+        this.gathered = new Map();
         this.gatheredDone = null;
         return this.addNow(all, 0);
       });
       return this.gatheredDone;
     }
-    return this.addNow(items, delayMs);
+    return this.addNow(byEndpoint(items), delayMs);
   }
 
-  private addNow(items: [string, string][], delayMs: number): Promise<boolean> {
-    const jobs = [];
-    for (let i = 0; i < items.length; i += CHUNK) {
-      const data: DeliverJob = { d: items.slice(i, i + CHUNK) };
-      jobs.push({
-        name: JOB_DELIVER,
-        data,
-        opts: delayMs > 0 ? { ...baseOptions, delay: Math.ceil(delayMs) } : baseOptions,
-      });
+  /** Jobs of CHUNK deliveries at most, an endpoint's split across two only where a job fills up. */
+  private addNow(groups: Map<string, string[]>, delayMs: number): Promise<boolean> {
+    const jobs: { name: string; data: DeliverJob; opts: JobOptions }[] = [];
+    const opts = delayMs > 0 ? { ...baseOptions, delay: Math.ceil(delayMs) } : baseOptions;
+    let job: [string, string[]][] = [];
+    let room = CHUNK;
+    let total = 0;
+    for (const [endpointId, ids] of groups) {
+      total += ids.length;
+      for (let at = 0; at < ids.length; ) {
+        const part = ids.slice(at, at + room);
+        job.push([endpointId, part]);
+        at += part.length;
+        room -= part.length;
+        if (room === 0) {
+          jobs.push({ name: JOB_DELIVER, data: { e: job }, opts });
+          job = [];
+          room = CHUNK;
+        }
+      }
     }
-    return this.addBulk(jobs, `${items.length} deliveries`);
+    if (job.length > 0) jobs.push({ name: JOB_DELIVER, data: { e: job }, opts });
+    return this.addBulk(jobs, `${total} deliveries`);
   }
 
   /** Many wake-ups with their own delays, in one round trip. */
@@ -92,7 +126,7 @@ export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
     if (items.length === 0) return true;
     const jobs = items.map((i) => ({
       name: JOB_DELIVER,
-      data: { d: [i.delivery] } as DeliverJob,
+      data: { e: [[i.delivery[1], [i.delivery[0]]]] } as DeliverJob,
       opts: i.delayMs > 0 ? { ...baseOptions, delay: Math.ceil(i.delayMs) } : baseOptions,
     }));
     return this.addBulk(jobs, `${items.length} retries`);
