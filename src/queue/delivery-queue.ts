@@ -52,6 +52,31 @@ const ADD_TIMEOUT_MS = 2_000;
 
 const baseOptions: JobOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 1 };
 
+/**
+ * Wake-up jobs for deliveries grouped by endpoint: `chunk` deliveries a job at most, an endpoint's
+ * split across two jobs only where one fills up.
+ */
+export function wakeJobs(groups: Map<string, string[]>, chunk = CHUNK): DeliverJob[] {
+  const jobs: DeliverJob[] = [];
+  let job: [string, string[]][] = [];
+  let room = chunk;
+  for (const [endpointId, ids] of groups) {
+    for (let at = 0; at < ids.length; ) {
+      const part = at === 0 && ids.length <= room ? ids : ids.slice(at, at + room);
+      job.push([endpointId, part]);
+      at += part.length;
+      room -= part.length;
+      if (room === 0) {
+        jobs.push({ e: job });
+        job = [];
+        room = chunk;
+      }
+    }
+  }
+  if (job.length > 0) jobs.push({ e: job });
+  return jobs;
+}
+
 @Injectable()
 export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(DeliveryQueue.name);
@@ -96,28 +121,11 @@ export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
     return this.addNow(byEndpoint(items), delayMs);
   }
 
-  /** Jobs of CHUNK deliveries at most, an endpoint's split across two only where a job fills up. */
   private addNow(groups: Map<string, string[]>, delayMs: number): Promise<boolean> {
-    const jobs: { name: string; data: DeliverJob; opts: JobOptions }[] = [];
     const opts = delayMs > 0 ? { ...baseOptions, delay: Math.ceil(delayMs) } : baseOptions;
-    let job: [string, string[]][] = [];
-    let room = CHUNK;
+    const jobs = wakeJobs(groups).map((data) => ({ name: JOB_DELIVER, data, opts }));
     let total = 0;
-    for (const [endpointId, ids] of groups) {
-      total += ids.length;
-      for (let at = 0; at < ids.length; ) {
-        const part = ids.slice(at, at + room);
-        job.push([endpointId, part]);
-        at += part.length;
-        room -= part.length;
-        if (room === 0) {
-          jobs.push({ name: JOB_DELIVER, data: { e: job }, opts });
-          job = [];
-          room = CHUNK;
-        }
-      }
-    }
-    if (job.length > 0) jobs.push({ name: JOB_DELIVER, data: { e: job }, opts });
+    for (const ids of groups.values()) total += ids.length;
     return this.addBulk(jobs, `${total} deliveries`);
   }
 
