@@ -36,7 +36,9 @@ export class DeliveryProcessor implements OnModuleDestroy, OnApplicationShutdown
 
   @Process({ name: JOB_DELIVER, concurrency: 16 })
   async deliver(job: Job<DeliverJob>): Promise<void> {
-    await this.dispatcher.offer(job.data.e ?? byEndpoint(job.data.d ?? []));
+    const { g, e, d } = job.data;
+    if (g) await this.dispatcher.offerEvents(g);
+    if (e || d) await this.dispatcher.offer(e ?? byEndpoint(d!));
   }
 
   @Process({ name: JOB_ALERT_WEBHOOK, concurrency: 4 })

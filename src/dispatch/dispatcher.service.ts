@@ -21,6 +21,8 @@ import { DeliveryOutcomes } from './delivery-outcomes.service';
 import { RESERVED_HEADERS } from '../endpoints/header-rules';
 import { MetricsService } from '../metrics/metrics.service';
 import { isDependencyFailure } from '../common/http-error.filter';
+import { deliveryIdPrefix, deliveryIdTail } from '../common/ids';
+import type { EventGroup } from '../queue/delivery-queue';
 
 /** Headers a receiver gets that an endpoint's own headers can never replace (checked at save, and again here). */
 const RESERVED = new Set(RESERVED_HEADERS);
@@ -86,6 +88,8 @@ interface EndpointState {
   failing: number;
   /** When a send last came back, or went out while none was out (see parked). */
   progressAt: number;
+  /** An HTTP answer has come back from it since this line was made (see lineBound). */
+  answered: boolean;
   rate: number | null;
   tokens: number;
   tokensAt: number;
@@ -103,7 +107,10 @@ interface EndpointState {
   refillAt: number;
 }
 
-type LineState = Pick<EndpointState, 'failing' | 'sending' | 'progressAt' | 'sendMs' | 'rate'>;
+type LineState = Pick<
+  EndpointState,
+  'failing' | 'sending' | 'progressAt' | 'sendMs' | 'rate' | 'answered'
+>;
 
 /**
  * Whether an endpoint is parked: it keeps failing, or it has sends out and none has come back for
@@ -119,12 +126,16 @@ export function parked(s: LineState, now: number, timeoutMs: number): boolean {
 /**
  * How many deliveries an endpoint's line holds before further offers are left in Postgres (the
  * line reads them back as it drains: DispatcherService.refill), or null for no bound of its own. A
- * parked endpoint's line holds LINE_LIMIT, and a rate-limited one's RATE_LINE_SECONDS of its sends
- * (HIGH_WATER at most): neither drains faster for holding more, and neither counts for
- * backpressure, so neither can hold the queue jobs (and every other endpoint's new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and drain.
+ * parked endpoint's line holds LINE_LIMIT, and so does the line of one that has not answered yet
+ * (a new line, until its first HTTP answer: one that never answers is known to fail only once its
+ * first attempts time out or stall, and until then it would take every offer); a rate-limited
+ * one's holds RATE_LINE_SECONDS of its sends (HIGH_WATER at most). None of them drains faster for
+ * holding more, and none counts for backpressure, so none can hold the queue jobs (and every other
+ * endpoint's new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and
+ * drain.
  */
 export function lineBound(s: LineState, now: number, timeoutMs: number): number | null {
-  if (parked(s, now, timeoutMs)) return LINE_LIMIT;
+  if (!s.answered || parked(s, now, timeoutMs)) return LINE_LIMIT;
   if (s.rate !== null)
     return Math.min(HIGH_WATER, Math.max(LINE_LIMIT, Math.ceil(RATE_LINE_SECONDS * s.rate)));
   return null;
@@ -238,36 +249,79 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Takes deliveries to try, by endpoint ([endpointId, deliveryIds]). A parked or rate-limited
-   * endpoint's line holds at most its lineBound: beyond that an offer is dropped from memory (the
-   * delivery stays pending in Postgres, and the line reads it back as it drains: see refill), so a
-   * dead endpoint's backlog cannot grow here. Other lines are bounded by backpressure instead: past
-   * HIGH_WATER waiting in them, the queue job waits until they drain, which they do.
+   * Takes deliveries to try, by endpoint ([endpointId, deliveryIds]). A line holds at most its
+   * lineBound (a parked, rate-limited or not yet answering endpoint's): beyond that an offer is
+   * dropped from memory (the delivery stays pending in Postgres, and the line reads it back as it
+   * drains: see refill), so a dead endpoint's backlog cannot grow here. Other lines are bounded by
+   * backpressure instead: past HIGH_WATER waiting in them, the queue job waits until they drain,
+   * which they do.
    */
   async offer(groups: Iterable<[string, string[]]>): Promise<void> {
     if (this.stopping) return;
     const now = Date.now();
     for (const [endpointId, ids] of groups) {
-      const s = this.state(endpointId);
-      // Every bound is LINE_LIMIT at least: shorter lines skip working it out.
-      const bound =
-        s.waiting.length + ids.length > LINE_LIMIT
-          ? lineBound(s, now, this.config.deliveryTimeoutMs)
-          : null;
-      for (const id of ids) {
-        if (bound !== null && s.waiting.length >= bound) {
-          // Left in Postgres; the line reads it back itself (see refill). One it holds already
-          // is read back and passed over.
-          s.dropped = true;
-          if (s.refilling || (s.refillAfter !== null && id < s.refillAfter)) s.rewind = true;
-          continue;
-        }
-        if (this.known.has(id)) continue;
-        this.known.add(id);
-        s.waiting.push(id);
-        this.waitingCount++;
+      let first = ids[0];
+      for (const id of ids) if (id < first) first = id;
+      this.accept(this.state(endpointId), ids.length, (i) => ids[i], first, now);
+    }
+    await this.afterOffer();
+  }
+
+  /**
+   * Takes events to deliver (see EventGroup): each target's deliveries as offer takes them, their
+   * ids made only for what its line has room for, so a dead endpoint's share of a write costs a
+   * look at its line.
+   */
+  async offerEvents(groups: EventGroup[]): Promise<void> {
+    if (this.stopping) return;
+    const now = Date.now();
+    for (const [eventIds, targets] of groups) {
+      const prefixes = eventIds.map(deliveryIdPrefix);
+      let first = prefixes[0];
+      for (const p of prefixes) if (p < first) first = p;
+      for (const [endpointId, n] of targets) {
+        const tail = deliveryIdTail(n);
+        const s = this.state(endpointId);
+        this.accept(s, prefixes.length, (i) => prefixes[i] + tail, first + tail, now);
       }
     }
+    await this.afterOffer();
+  }
+
+  /**
+   * Puts `count` deliveries (`idAt`, the least of them `first`) in an endpoint's line, up to its
+   * bound; the rest are left in Postgres for the line to read back (see refill).
+   */
+  private accept(
+    s: EndpointState,
+    count: number,
+    idAt: (i: number) => string,
+    first: string,
+    now: number,
+  ): void {
+    // Every bound is LINE_LIMIT at least: shorter lines skip working it out.
+    const bound =
+      s.waiting.length + count > LINE_LIMIT
+        ? lineBound(s, now, this.config.deliveryTimeoutMs)
+        : null;
+    for (let i = 0; i < count; i++) {
+      if (bound !== null && s.waiting.length >= bound) {
+        // The rest is left in Postgres; the line reads it back itself (see refill), from the
+        // start again if some of it lies behind where the current read has got to.
+        s.dropped = true;
+        if (s.refilling || (s.refillAfter !== null && first < s.refillAfter)) s.rewind = true;
+        return;
+      }
+      const id = idAt(i);
+      if (this.known.has(id)) continue;
+      this.known.add(id);
+      s.waiting.push(id);
+      this.waitingCount++;
+    }
+  }
+
+  /** After an offer: claim, and hold the queue job while unbounded lines are past HIGH_WATER. */
+  private async afterOffer(): Promise<void> {
     this.pump();
     while (!this.stopping && this.unboundedWaiting() > HIGH_WATER) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
@@ -369,6 +423,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         sendMs: AHEAD_MAX_SEND_MS, // not known to be quick until a send has been timed
         failing: 0,
         progressAt: 0,
+        answered: false,
         rate: null,
         tokens: 0,
         tokensAt: 0,
@@ -640,6 +695,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;
     s.progressAt = Date.now();
+    if (result.statusCode !== null) s.answered = true;
     s.sendMs = 0.8 * s.sendMs + 0.2 * result.durationMs;
     this.sending--;
     s.sending--;

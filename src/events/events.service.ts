@@ -7,7 +7,7 @@ import { patternsFor } from '../subscriptions/patterns';
 import { GroupCommit } from './group-commit';
 import { isDependencyFailure } from '../common/http-error.filter';
 import { isReservedEventTypeName } from '../catalog/event-type-rules';
-import { DeliveryQueue } from '../queue/delivery-queue';
+import { DeliveryQueue, EventGroup } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { deliveryIdPrefix, deliveryIdTail, newId } from '../common/ids';
 import { runPrepared } from '../database/prepared-statement';
@@ -43,6 +43,20 @@ interface Prepared {
   timestamp: string;
   body: string;
   idempotencyKey: string | null;
+}
+
+/** What recordMany wrote, or found written, and what to wake for it once committed. */
+export interface Recorded {
+  accepted: AcceptedEventDto[];
+  /** Events written now (the rest were there already: an idempotency key used before). */
+  fresh: number;
+  wake: Wake;
+}
+
+/** The deliveries to wake after a write: the new events' by fan-out, the earlier events' by id. */
+export interface Wake {
+  events: EventGroup[];
+  earlier: AcceptedEventDto[];
 }
 
 /** A map key for a (tenant, type) or (tenant, idempotency key) pair. */
@@ -83,9 +97,7 @@ export class EventsService {
     batch: boolean,
   ): Promise<AcceptedEventDto[]> {
     await this.validate(inputs, batch);
-    const accepted = await this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
-    this.wakeFor(accepted);
-    return accepted;
+    return this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
   }
 
   /** One write for many submissions; each gets its own slice of the answer back. */
@@ -93,10 +105,11 @@ export class EventsService {
     // recordMany writes in one statement, but it runs in an explicit transaction all the same: if
     // the connection dies before COMMIT nothing was written (a clean 503), and only a COMMIT whose
     // answer is lost leaves the outcome unknown, which the error filter says in so many words.
-    const { accepted, fresh } = await this.dataSource.transaction((m) =>
+    const { accepted, fresh, wake } = await this.dataSource.transaction((m) =>
       this.recordMany(m, submissions.flat()),
     );
     this.metrics.eventAccepted(fresh);
+    this.wake(wake);
     const out: AcceptedEventDto[][] = [];
     let at = 0;
     for (const s of submissions) {
@@ -104,6 +117,12 @@ export class EventsService {
       at += s.length;
     }
     return out;
+  }
+
+  /** Wakes the dispatcher for what recordMany wrote (and found already written); best effort. */
+  wake(w: Wake): void {
+    void this.queue.wakeEvents(w.events);
+    this.wakeFor(w.earlier);
   }
 
   /** Wakes the dispatcher for the pending deliveries of accepted events; best effort. */
@@ -168,7 +187,7 @@ export class EventsService {
     tenantId: string,
     inputs: TriggerInput[],
     options: RecordOptions = {},
-  ): Promise<{ accepted: AcceptedEventDto[]; fresh: number }> {
+  ): Promise<Recorded> {
     return this.recordMany(
       manager,
       inputs.map((i) => ({ ...i, tenantId })),
@@ -180,13 +199,13 @@ export class EventsService {
    * Stores events (of any tenants) and one delivery per subscribed endpoint with the caller's
    * manager (a transaction's, or not): one statement whatever the number of events. Events whose
    * idempotency key was already used come back as they were, with their deliveries, and add
-   * nothing (`fresh` counts the rest).
+   * nothing (`fresh` counts the rest). `wake` is what to wake once committed (see wake).
    */
   async recordMany(
     manager: EntityManager,
     inputs: TenantEventInput[],
     options: RecordOptions = {},
-  ): Promise<{ accepted: AcceptedEventDto[]; fresh: number }> {
+  ): Promise<Recorded> {
     const now = new Date();
     const timestamp = now.toISOString();
     const prepared: Prepared[] = inputs.map((input) => {
@@ -259,6 +278,8 @@ export class EventsService {
       });
     }
     for (const targets of fanOut.values()) targets.sort((a, b) => a.n - b.n);
+    // Each pair's new events, to wake with the pair's pending targets (see EventGroup).
+    const freshByPair = new Map<string, string[]>();
     const deliveriesOf = (p: Prepared): EventDeliveryRefDto[] => {
       const prefix = deliveryIdPrefix(p.id);
       return (fanOut.get(tenantKey(p.tenantId, p.type)) ?? []).map((t) => ({
@@ -269,6 +290,19 @@ export class EventsService {
     };
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
+    for (const p of fresh) {
+      const key = tenantKey(p.tenantId, p.type);
+      const ids = freshByPair.get(key);
+      if (ids) ids.push(p.id);
+      else freshByPair.set(key, [p.id]);
+    }
+    const events: EventGroup[] = [];
+    for (const [key, eventIds] of freshByPair) {
+      const targets = (fanOut.get(key) ?? [])
+        .filter((t) => t.status === 'pending')
+        .map((t): [string, number] => [t.endpointId, t.n]);
+      if (targets.length > 0) events.push([eventIds, targets]);
+    }
 
     const earlier =
       replayed.length > 0
@@ -288,7 +322,11 @@ export class EventsService {
         throw new Error(`idempotency key ${p.idempotencyKey} conflicted but no event holds it`);
       return e;
     });
-    return { accepted, fresh: fresh.length };
+    return {
+      accepted,
+      fresh: fresh.length,
+      wake: { events, earlier: accepted.filter((a) => !insertedIds.has(a.id)) },
+    };
   }
 
   /** Events already holding these (tenant, idempotency key) pairs, with their deliveries. */

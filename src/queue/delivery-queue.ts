@@ -11,12 +11,21 @@ export const JOB_DELIVER = 'deliver';
 export const JOB_ALERT_WEBHOOK = 'alert-webhook';
 
 /**
- * Deliveries to try, by endpoint: [endpointId, deliveryIds]. Each endpoint's id once per job, and
- * the dispatcher takes or leaves an endpoint's deliveries together (see DispatcherService.offer).
- * `d` ([deliveryId, endpointId] pairs) is how jobs added before 0.1.0's grouped wake-ups said it;
- * the processor still reads it.
+ * Events to deliver to endpoints: every event of `eventIds` has a delivery to every target
+ * [endpointId, n], with the id deliveryId(eventId, n) (common/ids.ts). This is how ingestion wakes
+ * the deliveries of a write: the fan-out of a (tenant, type) is the same for each of its events,
+ * so a job carries each event's id once and each endpoint once, not an id per delivery, and the
+ * dispatcher makes the ids only for what its lines take (see DispatcherService.offerEvents).
+ */
+export type EventGroup = [eventIds: string[], targets: [endpointId: string, n: number][]];
+
+/**
+ * Deliveries to try: `g`, events by fan-out (EventGroup); `e`, ids by endpoint ([endpointId,
+ * deliveryIds]: retries, replays, the sweeper). `d` ([deliveryId, endpointId] pairs) is the form
+ * jobs had before either: the processor still reads it, for a queue an older Tern filled.
  */
 export interface DeliverJob {
+  g?: EventGroup[];
   e?: [string, string[]][];
   d?: [string, string][];
 }
@@ -52,28 +61,53 @@ const ADD_TIMEOUT_MS = 2_000;
 
 const baseOptions: JobOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 1 };
 
+/** Wake-ups waiting to be added: events by fan-out, and ids by endpoint. */
+export interface Wakeups {
+  events: EventGroup[];
+  byEndpoint: Map<string, string[]>;
+}
+
 /**
- * Wake-up jobs for deliveries grouped by endpoint: `chunk` deliveries a job at most, an endpoint's
- * split across two jobs only where one fills up.
+ * Wake-up jobs of `chunk` deliveries at most: an event group or an endpoint's ids split across
+ * two jobs only where one fills up (a group whose fan-out alone is larger goes one event a job).
  */
-export function wakeJobs(groups: Map<string, string[]>, chunk = CHUNK): DeliverJob[] {
+export function wakeJobs(w: Wakeups, chunk = CHUNK): DeliverJob[] {
   const jobs: DeliverJob[] = [];
-  let job: [string, string[]][] = [];
+  let job: DeliverJob = {};
   let room = chunk;
-  for (const [endpointId, ids] of groups) {
-    for (let at = 0; at < ids.length; ) {
-      const part = at === 0 && ids.length <= room ? ids : ids.slice(at, at + room);
-      job.push([endpointId, part]);
-      at += part.length;
-      room -= part.length;
-      if (room === 0) {
-        jobs.push({ e: job });
-        job = [];
-        room = chunk;
+  const full = () => {
+    jobs.push(job);
+    job = {};
+    room = chunk;
+  };
+  for (const [eventIds, targets] of w.events) {
+    if (targets.length === 0) continue;
+    for (let at = 0; at < eventIds.length; ) {
+      let fit = Math.floor(room / targets.length);
+      if (fit === 0) {
+        if (room < chunk) {
+          full(); // no room for one more event here: the next job
+          continue;
+        }
+        fit = 1; // a fan-out larger than a job: one event a job
       }
+      const part = at === 0 && eventIds.length <= fit ? eventIds : eventIds.slice(at, at + fit);
+      (job.g ??= []).push([part, targets]);
+      at += part.length;
+      room -= part.length * targets.length;
+      if (room <= 0) full();
     }
   }
-  if (job.length > 0) jobs.push({ e: job });
+  for (const [endpointId, ids] of w.byEndpoint) {
+    for (let at = 0; at < ids.length; ) {
+      const part = at === 0 && ids.length <= room ? ids : ids.slice(at, at + room);
+      (job.e ??= []).push([endpointId, part]);
+      at += part.length;
+      room -= part.length;
+      if (room === 0) full();
+    }
+  }
+  if (job.g || job.e) jobs.push(job);
   return jobs;
 }
 
@@ -95,8 +129,8 @@ export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
     await this.gatheredDone;
   }
 
-  /** Immediate wake-ups gathered for WAKE_GATHER_MS, by endpoint: one add for all of them. */
-  private gathered = new Map<string, string[]>();
+  /** Immediate wake-ups gathered for WAKE_GATHER_MS: one add for all of them. */
+  private gathered: Wakeups = { events: [], byEndpoint: new Map() };
   private gatheredDone: Promise<boolean> | null = null;
 
   /**
@@ -105,27 +139,37 @@ export class DeliveryQueue implements OnModuleInit, OnModuleDestroy {
    */
   async wake(items: [string, string][], delayMs = 0): Promise<boolean> {
     if (items.length === 0) return true;
-    if (delayMs <= 0) {
-      // Concurrent requests each wake a few deliveries: gather them so N requests cost one add.
-      byEndpoint(items, this.gathered);
-      this.gatheredDone ??= new Promise<void>((resolve) =>
-        setTimeout(resolve, WAKE_GATHER_MS),
-      ).then(() => {
-        const all = this.gathered;
-        this.gathered = new Map();
-        this.gatheredDone = null;
-        return this.addNow(all, 0);
-      });
-      return this.gatheredDone;
-    }
-    return this.addNow(byEndpoint(items), delayMs);
+    if (delayMs > 0) return this.addNow({ events: [], byEndpoint: byEndpoint(items) }, delayMs);
+    byEndpoint(items, this.gathered.byEndpoint);
+    return this.gather();
   }
 
-  private addNow(groups: Map<string, string[]>, delayMs: number): Promise<boolean> {
+  /** Asks a worker to try these events' deliveries now (see EventGroup). Never throws. */
+  async wakeEvents(groups: EventGroup[]): Promise<boolean> {
+    if (groups.length === 0) return true;
+    this.gathered.events.push(...groups);
+    return this.gather();
+  }
+
+  /** Concurrent requests each wake a few deliveries: gathered, N requests cost one add. */
+  private gather(): Promise<boolean> {
+    this.gatheredDone ??= new Promise<void>((resolve) => setTimeout(resolve, WAKE_GATHER_MS)).then(
+      () => {
+        const all = this.gathered;
+        this.gathered = { events: [], byEndpoint: new Map() };
+        this.gatheredDone = null;
+        return this.addNow(all, 0);
+      },
+    );
+    return this.gatheredDone;
+  }
+
+  private addNow(w: Wakeups, delayMs: number): Promise<boolean> {
     const opts = delayMs > 0 ? { ...baseOptions, delay: Math.ceil(delayMs) } : baseOptions;
-    const jobs = wakeJobs(groups).map((data) => ({ name: JOB_DELIVER, data, opts }));
+    const jobs = wakeJobs(w).map((data) => ({ name: JOB_DELIVER, data, opts }));
     let total = 0;
-    for (const ids of groups.values()) total += ids.length;
+    for (const [eventIds, targets] of w.events) total += eventIds.length * targets.length;
+    for (const ids of w.byEndpoint.values()) total += ids.length;
     return this.addBulk(jobs, `${total} deliveries`);
   }
 

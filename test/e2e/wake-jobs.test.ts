@@ -1,6 +1,7 @@
-// Wake-up jobs as Bull holds them. A job carries deliveries by endpoint ([endpointId, ids]); one
-// added by an older Tern carries [deliveryId, endpointId] pairs, and a worker still takes it. The
-// sweeper is off (one sweep in 10 minutes), so a delivery arrives only if its job was read.
+// Wake-up jobs as Bull holds them. Ingestion's carry events by fan-out (`g`: event ids and
+// [endpointId, n] targets), others ids by endpoint (`e`); one added by an older Tern carries
+// [deliveryId, endpointId] pairs (`d`), and a worker still takes it. The sweeper is off (one sweep
+// in 10 minutes), so a delivery arrives only if its job was read.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getQueueToken } from '@nestjs/bull';
@@ -41,7 +42,7 @@ async function stored(tenantId: string) {
   return accepted[0];
 }
 
-test('deliveries woken by a job in either form are sent, once each', async () => {
+test('deliveries woken by a job in any form are sent, once each', async () => {
   const tenant = await createTenant(t.api);
   const endpoints = [];
   for (let i = 0; i < 3; i++)
@@ -53,6 +54,7 @@ test('deliveries woken by a job in either form are sent, once each', async () =>
     );
   const grouped = await stored(tenant.id);
   const pairs = await stored(tenant.id);
+  const events = [await stored(tenant.id), await stored(tenant.id)];
   assert.equal(grouped.deliveries.length, 3);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(rcv.requests.length, 0, 'nothing is sent before a job wakes it');
@@ -68,14 +70,21 @@ test('deliveries woken by a job in either form are sent, once each', async () =>
   await queue.add(JOB_DELIVER, {
     d: pairs.deliveries.map((d) => [d.id, d.endpointId]),
   });
+  // Both events to each endpoint: its place n among them makes the delivery ids.
+  await queue.add(JOB_DELIVER, {
+    g: [[events.map((e) => e.id), events[0].deliveries.map((d, n) => [d.endpointId, n])]],
+  });
 
-  const got = await rcv.waitFor(6, 10_000);
+  const got = await rcv.waitFor(12, 10_000);
   await new Promise((r) => setTimeout(r, 300));
   const sent = rcv.requests.map((q) => q.headers['x-webhook-delivery-id']);
   assert.deepEqual(
     [...sent].sort(),
-    [...grouped.deliveries, ...pairs.deliveries].map((d) => d.id).sort(),
-    'each delivery of both jobs, once',
+    [grouped, pairs, ...events]
+      .flatMap((e) => e.deliveries)
+      .map((d) => d.id)
+      .sort(),
+    'each delivery of every job, once',
   );
-  assert.equal(got.length, 6);
+  assert.equal(got.length, 12);
 });

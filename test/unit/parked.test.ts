@@ -18,8 +18,17 @@ const line = (
     progressAt: number;
     sendMs: number;
     rate: number | null;
+    answered: boolean;
   }> = {},
-) => ({ failing: 0, sending: 0, progressAt: now, sendMs: 100, rate: null, ...over });
+) => ({
+  failing: 0,
+  sending: 0,
+  progressAt: now,
+  sendMs: 100,
+  rate: null,
+  answered: true,
+  ...over,
+});
 
 test('an endpoint that keeps failing is parked, with sends out or not', () => {
   assert.equal(parked(line({ failing: 1 }), now, TIMEOUT), true);
@@ -65,4 +74,11 @@ test('lineBound: LINE_LIMIT when parked, seconds of sends when rate-limited, non
     LINE_LIMIT,
     'parked wins',
   );
+});
+
+test('lineBound: LINE_LIMIT for a line that has had no HTTP answer yet, whatever else it is', () => {
+  assert.equal(lineBound(line({ answered: false }), now, TIMEOUT), LINE_LIMIT);
+  assert.equal(lineBound(line({ answered: false, sending: 16 }), now, TIMEOUT), LINE_LIMIT);
+  assert.equal(lineBound(line({ answered: false, rate: 1_000 }), now, TIMEOUT), LINE_LIMIT);
+  assert.equal(lineBound(line({ answered: true, sending: 16 }), now, TIMEOUT), null);
 });
