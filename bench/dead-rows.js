@@ -18,28 +18,15 @@ const REPEATS = Number(process.env.BENCH_REPEATS || 2);
 
 /** CPU seconds (Tern, Postgres, Redis) that `dead` never-answering endpoints' EVENTS events cost. */
 async function cost(receiver, dead) {
-  const db = `tern_bench_dead_rows_${process.pid}`;
-  const dbUrl = await lib.createDatabase(db);
-  const tern = await lib.startTern('all', {
-    DATABASE_URL: dbUrl,
-    QUEUE_PREFIX: `bench_dead_rows_${process.pid}_${dead}`,
+  const { tern, api, close } = await lib.freshTern(`dead_rows_${dead}`, {
     DELIVERY_TIMEOUT_MS: '2000',
   });
   try {
-    const api = lib.client(tern.url);
-    await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
-    const tenant = async (id, kind, n) => {
-      await api('POST', '/v1/tenants', { id, name: id });
-      for (let i = 0; i < n; i++)
-        await api('POST', `/v1/tenants/${id}/endpoints`, {
-          url: `${receiver.url}/${kind}/${id}/${i}`,
-          eventTypes: ['bench.*'],
-        });
-    };
-    await tenant('warm', 'ok', D); // JIT and pools warm
+    const urls = (kind, n) => Array.from({ length: n }, (_, i) => `${receiver.url}/${kind}/${i}`);
+    await lib.tenantWithEndpoints(api, 'warm', urls('ok', D)); // JIT and pools warm
     await lib.ingest(api, 'warm', 2_000, 100, 512);
     await lib.waitReceived(receiver, 2_000 * D, 60_000);
-    await tenant('dead', 'dead', dead);
+    await lib.tenantWithEndpoints(api, 'dead', urls('dead', dead));
     await receiver.reset();
     const redisPid = Number(execSync('pgrep -x -o redis-server').toString().trim());
     const now = () => ({
@@ -53,8 +40,7 @@ async function cost(receiver, dead) {
     const after = now();
     return Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
   } finally {
-    await tern.stop();
-    await lib.dropDatabase(db);
+    await close();
   }
 }
 

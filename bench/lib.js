@@ -203,6 +203,46 @@ async function startTern(mode, env) {
   };
 }
 
+/**
+ * `npm start` on a database of its own (`name`, made afresh) with the bench.order event type in its
+ * catalog; `close` stops it and drops the database. `env` adds to startTern's settings.
+ */
+async function freshTern(name, env = {}) {
+  const db = `tern_bench_${name}_${process.pid}`;
+  const tern = await startTern('all', {
+    DATABASE_URL: await createDatabase(db),
+    QUEUE_PREFIX: `bench_${name}_${process.pid}`,
+    ...env,
+  });
+  const api = client(tern.url);
+  try {
+    await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
+  } catch (e) {
+    await tern.stop();
+    await dropDatabase(db);
+    throw e;
+  }
+  return {
+    tern,
+    api,
+    close: async () => {
+      await tern.stop();
+      await dropDatabase(db);
+    },
+  };
+}
+
+/** A tenant with `urls.length` endpoints subscribed to bench.*; returns the endpoints. */
+async function tenantWithEndpoints(api, tenantId, urls) {
+  await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
+  const endpoints = [];
+  for (const url of urls)
+    endpoints.push(
+      await api('POST', `/v1/tenants/${tenantId}/endpoints`, { url, eventTypes: ['bench.*'] }),
+    );
+  return endpoints;
+}
+
 /** Deletes every Redis key under a queue prefix. */
 async function dropQueue(prefix) {
   const Redis = require('ioredis');
@@ -339,6 +379,8 @@ module.exports = {
   createDatabase,
   dropDatabase,
   startTern,
+  freshTern,
+  tenantWithEndpoints,
   client,
   waitReceived,
   payload,

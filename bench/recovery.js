@@ -25,26 +25,16 @@ async function reenqueued(url) {
 
 (async () => {
   const receiver = await lib.startReceiver();
-  const db = `tern_bench_recovery_${process.pid}`;
-  const dbUrl = await lib.createDatabase(db);
-  const tern = await lib.startTern('all', {
-    DATABASE_URL: dbUrl,
-    QUEUE_PREFIX: `bench_recovery_${process.pid}`,
+  const { tern, api, close } = await lib.freshTern('recovery', {
     DELIVERY_TIMEOUT_MS: '2000',
     RETRY_SCHEDULE: '1s,1s,1s,1s,1s,1s,1s,1s,1s,1s',
   });
   try {
-    const api = lib.client(tern.url);
-    await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
-    await api('POST', '/v1/tenants', { id: 'recovery', name: 'recovery' });
-    const endpoints = [];
-    for (let i = 0; i < E; i++)
-      endpoints.push(
-        await api('POST', '/v1/tenants/recovery/endpoints', {
-          url: `${receiver.url}/dead/${i}`,
-          eventTypes: ['bench.*'],
-        }),
-      );
+    const endpoints = await lib.tenantWithEndpoints(
+      api,
+      'recovery',
+      Array.from({ length: E }, (_, i) => `${receiver.url}/dead/${i}`),
+    );
     const t0 = Date.now();
     await lib.ingest(api, 'recovery', EVENTS, 100, 512);
     const ingestSeconds = (Date.now() - t0) / 1000;
@@ -74,8 +64,7 @@ async function reenqueued(url) {
       }),
     );
   } finally {
-    await tern.stop();
-    await lib.dropDatabase(db);
+    await close();
     await receiver.stop();
   }
 })().catch((e) => {
