@@ -54,7 +54,8 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
  * (odds of 32^-12 per event). Across threads and processes in one millisecond, they share 60
  * random bits rather than newId's 80. An event has room for 32^4 deliveries (a larger fan-out would
  * fail its insert on the primary key). The ingest statement makes them in SQL (the *Sql twins,
- * which a test holds equal to these), and ingestion makes the same in code for its answer.
+ * which a test holds equal to these); ingestion makes the same in code for its answer, and the
+ * dispatcher for the deliveries a wake-up names by event and place (EventGroup).
  */
 export function deliveryId(eventId: string, n: number): string {
   return deliveryIdPrefix(eventId) + deliveryIdTail(n);

@@ -38,9 +38,10 @@ export const LINE_LIMIT = 2_000;
 export const RATE_LINE_SECONDS = 60;
 /**
  * An endpoint with sends out and none back for this long, and for four times its usual send (but
- * half DELIVERY_TIMEOUT_MS at most), is parked like a failing one (see parked): one that never
- * answers is only known to fail once its first attempt times out (15 s by default), and until then
- * its line would grow without bound and count for backpressure, holding every queue job up.
+ * half DELIVERY_TIMEOUT_MS at most), is parked like a failing one (see parked): one that answered
+ * before and then hangs is only known to fail once its attempts time out (15 s by default), and
+ * until then its line would grow without bound and count for backpressure, holding every queue
+ * job up. (One that has never answered is bounded from the start: see lineBound.)
  */
 export const STALL_MS = 1_000;
 /**
@@ -54,6 +55,11 @@ const MAX_READY_MS = 1_000;
  * only wait (and be given back after MAX_READY_MS).
  */
 const AHEAD_MAX_SEND_MS = 100;
+/**
+ * How long an endpoint's last HTTP answer is remembered after its line is let go (an idle line is
+ * deleted): within it, a new line starts answered and unbounded (see lineBound).
+ */
+const ANSWER_MEMORY_MS = 10 * 60_000;
 /** Results per recording statement at most. */
 const RECORD_BATCH = 500;
 /** The error logged for an attempt cut short because its worker was stopping. */
@@ -126,13 +132,15 @@ export function parked(s: LineState, now: number, timeoutMs: number): boolean {
 /**
  * How many deliveries an endpoint's line holds before further offers are left in Postgres (the
  * line reads them back as it drains: DispatcherService.refill), or null for no bound of its own. A
- * parked endpoint's line holds LINE_LIMIT, and so does the line of one that has not answered yet
- * (a new line, until its first HTTP answer: one that never answers is known to fail only once its
- * first attempts time out or stall, and until then it would take every offer); a rate-limited
- * one's holds RATE_LINE_SECONDS of its sends (HIGH_WATER at most). None of them drains faster for
- * holding more, and none counts for backpressure, so none can hold the queue jobs (and every other
- * endpoint's new deliveries) up. Other lines are bounded by backpressure instead (HIGH_WATER), and
- * drain.
+ * parked endpoint's line holds LINE_LIMIT, and so does the line of one that has given no HTTP
+ * answer in ANSWER_MEMORY_MS (a new endpoint, or one quiet that long: one that never answers is
+ * known to fail only once its first attempts stall or time out, and until then it would take every
+ * offer); a rate-limited one's holds RATE_LINE_SECONDS of its sends (HIGH_WATER at most). None of
+ * them drains faster for holding more, and none counts for backpressure, so none can hold the queue
+ * jobs (and every other endpoint's new deliveries) up; each holds LINE_LIMIT in memory at most.
+ * Other lines are bounded by backpressure instead (HIGH_WATER), and drain. What a line dropped is
+ * read back once it is down to half its bound (LINE_LIMIT once it has none): behind a backlog that
+ * keeps it fuller than that, after the newer deliveries it holds.
  */
 export function lineBound(s: LineState, now: number, timeoutMs: number): number | null {
   if (!s.answered || parked(s, now, timeoutMs)) return LINE_LIMIT;
@@ -189,6 +197,9 @@ export class DispatcherService implements BeforeApplicationShutdown {
   private readonly agent: Agent;
   private readonly userAgent: string;
   private readonly endpoints = new Map<string, EndpointState>();
+  /** When each endpoint last gave an HTTP answer (see ANSWER_MEMORY_MS), pruned once a minute. */
+  private readonly answeredAt = new Map<string, number>();
+  private prunedAt = Date.now();
   /** Ids waiting here or in flight: an offer of one of them again is a no-op. */
   private readonly known = new Set<string>();
   private waitingCount = 0;
@@ -242,6 +253,11 @@ export class DispatcherService implements BeforeApplicationShutdown {
         for (const s of this.endpoints.values())
           if (s.ready.length > 0 && s.ready[0].at < oldest) this.startSends(s);
         this.releaseDrainWaiters();
+        if (Date.now() - this.prunedAt > 60_000) {
+          this.prunedAt = Date.now();
+          for (const [id, at] of this.answeredAt)
+            if (at < this.prunedAt - ANSWER_MEMORY_MS) this.answeredAt.delete(id);
+        }
       },
       Math.max(50, this.readyLimitMs / 2),
     );
@@ -423,7 +439,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         sendMs: AHEAD_MAX_SEND_MS, // not known to be quick until a send has been timed
         failing: 0,
         progressAt: 0,
-        answered: false,
+        answered: (this.answeredAt.get(endpointId) ?? 0) > Date.now() - ANSWER_MEMORY_MS,
         rate: null,
         tokens: 0,
         tokensAt: 0,
@@ -695,7 +711,10 @@ export class DispatcherService implements BeforeApplicationShutdown {
     const s = this.state(d.endpointId);
     s.failing = outcome.status === 'succeeded' ? 0 : s.failing + 1;
     s.progressAt = Date.now();
-    if (result.statusCode !== null) s.answered = true;
+    if (result.statusCode !== null) {
+      s.answered = true;
+      this.answeredAt.set(d.endpointId, s.progressAt);
+    }
     s.sendMs = 0.8 * s.sendMs + 0.2 * result.durationMs;
     this.sending--;
     s.sending--;

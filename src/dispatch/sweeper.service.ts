@@ -71,7 +71,7 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
         this.overdueCursor = page.last;
         // Overdue rows this worker already holds (waiting in a slow endpoint's line) are not lost:
         // offering them again would only churn the queue. Nor are those of an endpoint whose line
-        // had no room for them (a failing, stalled or rate-limited one; see DispatcherService.offer):
+        // had no room for them (a failing, stalled, rate-limited or not yet answering one; see lineBound):
         // that line reads them back from Postgres itself as it drains (DispatcherService.refill).
         const overdue = page.items.filter(
           ([id, endpointId]) => !this.dispatcher.holds(id) && !this.dispatcher.refills(endpointId),

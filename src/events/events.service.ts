@@ -1,6 +1,6 @@
 // Ingestion: validate against the catalog, then store events and their fan-out in one statement,
 // then wake the dispatcher. The body stored is the exact text that is signed and sent.
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service';
 import { patternsFor } from '../subscriptions/patterns';
@@ -69,6 +69,7 @@ export function eventBody(id: string, type: string, timestamp: string, data: unk
 
 @Injectable()
 export class EventsService {
+  private readonly logger = new Logger(EventsService.name);
   /** Concurrent triggers are written together: one write for many requests (group commit). */
   private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
     (submissions) => this.writeSubmissions(submissions),
@@ -109,7 +110,13 @@ export class EventsService {
       this.recordMany(m, submissions.flat()),
     );
     this.metrics.eventAccepted(fresh);
-    this.wake(wake);
+    // Committed: nothing from here on may throw, or the group commit would write these events
+    // again one submission at a time (retryAlone). A wake-up that fails is the sweeper's.
+    try {
+      this.wake(wake);
+    } catch (e) {
+      this.logger.warn(`could not wake the dispatcher: ${(e as Error).message}`);
+    }
     const out: AcceptedEventDto[][] = [];
     let at = 0;
     for (const s of submissions) {

@@ -3,9 +3,10 @@
 // bound of their own) every queue job waits for those lines to drain. Two kinds of line used to
 // count there and could not drain: an endpoint that never answers, before its first attempt times
 // out (DELIVERY_TIMEOUT_MS, 15 s by default), and a rate-limited one, at its rate. Either held a
-// healthy endpoint's new event that long. Now an endpoint with sends out and none back for a second
-// is parked like a failing one, and a rate-limited endpoint's line holds a minute of its sends:
-// both lines are bounded (the rest waits in Postgres for the sweeper) and left out of backpressure.
+// healthy endpoint's new event that long. Now an endpoint that has not answered yet, or has sends
+// out and none back for a second, is bounded like a failing one, and a rate-limited endpoint's line
+// holds a minute of its sends: these lines are bounded (the rest waits in Postgres, and the line
+// reads it back as it drains) and left out of backpressure.
 // (These tests pass without the timer that lets held jobs go when lines become parked with
 // nothing else happening; no test covers that timer.)
 import { after, before, test } from 'node:test';

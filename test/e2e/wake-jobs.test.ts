@@ -55,6 +55,7 @@ test('deliveries woken by a job in any form are sent, once each', async () => {
   const grouped = await stored(tenant.id);
   const pairs = await stored(tenant.id);
   const events = [await stored(tenant.id), await stored(tenant.id)];
+  const mixed = [await stored(tenant.id), await stored(tenant.id)];
   assert.equal(grouped.deliveries.length, 3);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(rcv.requests.length, 0, 'nothing is sent before a job wakes it');
@@ -75,16 +76,22 @@ test('deliveries woken by a job in any form are sent, once each', async () => {
     g: [[events.map((e) => e.id), events[0].deliveries.map((d, n) => [d.endpointId, n])]],
   });
 
-  const got = await rcv.waitFor(12, 10_000);
+  // Both forms in one job, as a gathered wake-up of ingestion's and a retry's makes it.
+  await queue.add(JOB_DELIVER, {
+    g: [[[mixed[0].id], mixed[0].deliveries.map((d, n) => [d.endpointId, n])]],
+    e: mixed[1].deliveries.map((d) => [d.endpointId, [d.id]]),
+  });
+
+  const got = await rcv.waitFor(18, 10_000);
   await new Promise((r) => setTimeout(r, 300));
   const sent = rcv.requests.map((q) => q.headers['x-webhook-delivery-id']);
   assert.deepEqual(
     [...sent].sort(),
-    [grouped, pairs, ...events]
+    [grouped, pairs, ...events, ...mixed]
       .flatMap((e) => e.deliveries)
       .map((d) => d.id)
       .sort(),
     'each delivery of every job, once',
   );
-  assert.equal(got.length, 12);
+  assert.equal(got.length, 18);
 });
