@@ -10,6 +10,7 @@ import { isReservedEventTypeName } from '../catalog/event-type-rules';
 import { DeliveryQueue, EventGroup } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { deliveryIdPrefix, deliveryIdTail, newId } from '../common/ids';
+import { appendTo } from '../common/group';
 import { runPrepared } from '../database/prepared-statement';
 import { INSERT_EVENTS } from './insert-events.statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
@@ -127,7 +128,7 @@ export class EventsService {
   }
 
   /** Wakes the dispatcher for what recordMany wrote (and found already written); best effort. */
-  wake(w: Wake): void {
+  private wake(w: Wake): void {
     void this.queue.wakeEvents(w.events);
     this.wakeFor(w.earlier);
   }
@@ -274,10 +275,7 @@ export class EventsService {
         insertedIds.add(r.event_id);
         continue;
       }
-      const key = tenantKey(r.tenant_id, r.type);
-      let targets = fanOut.get(key);
-      if (!targets) fanOut.set(key, (targets = []));
-      targets.push({
+      appendTo(fanOut, tenantKey(r.tenant_id, r.type), {
         n: r.n!,
         endpointId: r.endpoint_id!,
         status: r.enabled ? 'pending' : 'paused',
@@ -285,8 +283,6 @@ export class EventsService {
       });
     }
     for (const targets of fanOut.values()) targets.sort((a, b) => a.n - b.n);
-    // Each pair's new events, to wake with the pair's pending targets (see EventGroup).
-    const freshByPair = new Map<string, string[]>();
     const deliveriesOf = (p: Prepared): EventDeliveryRefDto[] => {
       const prefix = deliveryIdPrefix(p.id);
       return (fanOut.get(tenantKey(p.tenantId, p.type)) ?? []).map((t) => ({
@@ -297,12 +293,9 @@ export class EventsService {
     };
     const fresh = prepared.filter((p) => insertedIds.has(p.id));
     const replayed = prepared.filter((p) => !insertedIds.has(p.id));
-    for (const p of fresh) {
-      const key = tenantKey(p.tenantId, p.type);
-      const ids = freshByPair.get(key);
-      if (ids) ids.push(p.id);
-      else freshByPair.set(key, [p.id]);
-    }
+    // Each pair's new events, to wake with the pair's pending targets (see EventGroup).
+    const freshByPair = new Map<string, string[]>();
+    for (const p of fresh) appendTo(freshByPair, tenantKey(p.tenantId, p.type), p.id);
     const events: EventGroup[] = [];
     for (const [key, eventIds] of freshByPair) {
       const targets = (fanOut.get(key) ?? [])
@@ -332,7 +325,7 @@ export class EventsService {
     return {
       accepted,
       fresh: fresh.length,
-      wake: { events, earlier: accepted.filter((a) => !insertedIds.has(a.id)) },
+      wake: { events, earlier: [...earlier.values()] },
     };
   }
 

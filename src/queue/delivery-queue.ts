@@ -4,6 +4,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { MetricsService } from '../metrics/metrics.service';
 import { InjectQueue } from '@nestjs/bull';
 import type { JobOptions, Queue } from 'bull';
+import { appendTo } from '../common/group';
 
 export const DELIVERY_QUEUE = 'deliveries';
 
@@ -35,11 +36,7 @@ export function byEndpoint(
   items: Iterable<[string, string]>,
   groups = new Map<string, string[]>(),
 ): Map<string, string[]> {
-  for (const [id, endpointId] of items) {
-    const ids = groups.get(endpointId);
-    if (ids) ids.push(id);
-    else groups.set(endpointId, [id]);
-  }
+  for (const [id, endpointId] of items) appendTo(groups, endpointId, id);
   return groups;
 }
 

@@ -11,6 +11,7 @@ import {
   createEndpoint,
   createEventType,
   createTenant,
+  eventually,
   Receiver,
   RunningTern,
   startReceiver,
@@ -45,14 +46,8 @@ after(async () => {
   await t?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
+/** Waits (5 s at most) until `ok` holds of the dispatcher's lines. */
+const until = (what: string, ok: () => boolean) => eventually(async () => ok(), 5_000, what);
 const bound = (endpointId: string) => lineBound(lines.get(endpointId), Date.now(), 1_000);
 
 test('a line is bounded until its endpoint answers, and stays open after its idle line is let go', async () => {
@@ -90,7 +85,7 @@ test('a line is bounded until its endpoint answers, and stays open after its idl
   assert.equal(bound(silent.id), LINE_LIMIT);
 
   // A timeout is no answer: still bounded once its attempt has timed out (1 s).
-  await until('its first attempt timed out', () => lines.get(silent.id)?.failing > 0, 5_000);
+  await until('its first attempt timed out', () => lines.get(silent.id)?.failing > 0);
   assert.equal(lines.get(silent.id).answered, false);
 });
 
