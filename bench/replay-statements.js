@@ -4,7 +4,10 @@
 // load, as a burst into a new install makes them: groups of 9 events x 10 endpoints, claims of 60,
 // results of 50. Prints the backend's CPU per delivery, the cleanest measure of what a schema or
 // statement change costs Postgres.
-//   npm run build && node bench/replay-statements.js [--events 4000] [--no-analyze] [--setup SQL]
+//   npm run build && node bench/replay-statements.js [--events 4000] [--dead N] [--no-analyze] [--setup SQL]
+// --dead N subscribes N more endpoints whose deliveries are written and never claimed, like those of
+// endpoints that never answer; CPU stays per healthy delivery, so the difference from a run without
+// them, divided by N, is what Postgres spends on one such row.
 // --no-analyze leaves out what TableStatisticsService does (ANALYZE a young table each time it has
 // doubled), to show what plans made from an empty table's statistics cost. --setup runs SQL on the
 // migrated database first (statements separated by `;`), to try a schema change before writing
@@ -26,6 +29,7 @@ const arg = (name, dflt) => {
 const EVENTS = Number(arg('--events', 4000));
 const ANALYZE = !process.argv.includes('--no-analyze');
 const SETUP = arg('--setup', '');
+const DEAD = Number(arg('--dead', 0));
 
 /** A statement's SQL as the build has it: the template literal that starts with `start`. */
 function statement(file, start) {
@@ -60,12 +64,16 @@ function statement(file, start) {
     await c.query(`INSERT INTO tenants (id, name) VALUES ('t', 't')`);
     await c.query(
       `INSERT INTO endpoints (id, tenant_id, url, secret)
-       SELECT 'ep_' || i, 't', 'http://x/' || i, 's' FROM generate_series(0, 9) i`,
+       SELECT 'ep_' || i, 't', 'http://x/' || i, 's' FROM generate_series(0, $1::int) i`,
+      [9 + DEAD],
     );
     await c.query(
       `INSERT INTO endpoint_subscriptions (endpoint_id, tenant_id, pattern)
-       SELECT 'ep_' || i, 't', 'x' FROM generate_series(0, 9) i`,
+       SELECT 'ep_' || i, 't', 'x' FROM generate_series(0, $1::int) i`,
+      [9 + DEAD],
     );
+    /** ep_0 to ep_9 answer; the others' deliveries are never claimed. */
+    const healthy = (endpointId) => Number(endpointId.slice(3)) < 10;
     for (const q of SETUP.split(';').filter((x) => x.trim())) await c.query(q);
     const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
     /** CPU seconds of the backend by statement. */
@@ -104,7 +112,7 @@ function statement(file, start) {
       );
       // The answer: a row per event, and a row per endpoint of the fan-out (see INSERT_EVENTS).
       const places = r.rows
-        .filter((row) => row.event_id === null)
+        .filter((row) => row.event_id === null && healthy(row.endpoint_id))
         .map((row) => row.n)
         .sort((a, b) => a - b);
       for (const row of r.rows)
@@ -157,6 +165,7 @@ function statement(file, start) {
       JSON.stringify({
         bench: 'replay-statements',
         deliveries: EVENTS * 10,
+        deadDeliveries: EVENTS * DEAD,
         analyzeYoungTables: ANALYZE,
         postgresCpuUsPerDelivery: Math.round((used / (EVENTS * 10)) * 1e6),
         byStatementUs: Object.fromEntries(

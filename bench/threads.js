@@ -80,6 +80,18 @@ function postgresSched() {
   try {
     const api = lib.client(tern.url);
     const pid = tern.procs[0].pid;
+    const { Client } = require('pg');
+    const pg = new Client({ connectionString: dbUrl });
+    await pg.connect();
+    /** Updates of deliveries rows so far, and how many of them were heap-only (HOT). */
+    const updates = async () => {
+      await new Promise((r) => setTimeout(r, 1100)); // backends report their counts within 1 s
+      const { rows } = await pg.query(
+        `SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
+          WHERE relname = 'deliveries'`,
+      );
+      return rows[0];
+    };
     await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
     const run = async (tenantId, events, dead) => {
       await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
@@ -95,6 +107,7 @@ function postgresSched() {
           ...(PAUSED && url.includes('/dead/') ? { enabled: false } : {}),
         });
       await receiver.reset();
+      const updatesBefore = await updates();
       const t0 = Date.now();
       const before = {
         threads: threadsOf(pid),
@@ -111,6 +124,7 @@ function postgresSched() {
         pgCpu: lib.commandCpu('postgres'),
       };
       const n = events * HEALTHY;
+      const updatesAfter = await updates();
       const threads = {};
       for (const [tid, b] of Object.entries(after.threads)) {
         const a = before.threads[tid] ?? { cpu: 0, run: 0, wait: 0 };
@@ -131,6 +145,10 @@ function postgresSched() {
         ingestMs,
         healthyDeliveredPerSec: Math.round(n / seconds),
         ternThreads: threads,
+        hotUpdatesPct: Math.round(
+          (100 * (updatesAfter.hot - updatesBefore.hot)) /
+            Math.max(1, updatesAfter.upd - updatesBefore.upd),
+        ),
         postgres: {
           cpuUsPerDelivery: Math.round(((after.pgCpu - before.pgCpu) / n) * 1e6),
           runningPerSec: Number(((after.pg.run - before.pg.run) / seconds).toFixed(2)),
@@ -141,6 +159,7 @@ function postgresSched() {
     // JIT and pools warm, discarded; healthy endpoints only, so no dead backlog carries over.
     await run('threads_warmup', Math.ceil(EVENTS / 4), false);
     console.log(JSON.stringify(await run('threads', EVENTS, DEAD)));
+    await pg.end();
   } finally {
     await tern.stop();
     await lib.dropDatabase(db);
