@@ -6,7 +6,6 @@
 // claim's round trip.
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Agent } from 'undici';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import {
@@ -241,8 +240,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
       allowedCidrs: config.allowedTargetCidrs,
     });
     this.userAgent = `Tern-Webhooks/${config.version}`;
-    // Every send in flight listens on the shutdown signal: hundreds at once is normal, not a leak.
-    setMaxListeners(0, this.shutdown.signal);
     // A claim's lease covers one attempt (DELIVERY_TIMEOUT_MS) and a margin: a delivery waits in
     // `ready` half the margin at most, so its attempt and result still fit in the lease; and 1 s at
     // most, so what the claim read of its endpoint (enabled, URL, secret) is that fresh when sent.

@@ -114,6 +114,34 @@ export function describeError(err: unknown, timeoutMs: number): string {
   return code ? `${code}: ${msg}` : msg;
 }
 
+/**
+ * Runs `abort` when `signal` (not yet aborted) aborts; returns the function that forgets it. Every send in flight
+ * waits on the same shutdown signal, hundreds at once, so each signal gets one listener of its own
+ * and a set of what to abort: EventTarget's addEventListener and removeEventListener walk the
+ * signal's whole list of listeners (to refuse a duplicate), a cost per send that grew with the sends
+ * in flight.
+ */
+export function onAbort(signal: AbortSignal, abort: () => void): () => void {
+  let waiting = abortsBySignal.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    waiting = set;
+    abortsBySignal.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...set]) f();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiting;
+  set.add(abort);
+  return () => set.delete(abort);
+}
+const abortsBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+
 /** Where a URL's requests go: origin and path, parsed once per URL (a few endpoints, many sends). */
 function targetOf(url: string): { origin: string; path: string } {
   let t = targets.get(url);
@@ -219,11 +247,12 @@ export function sendWebhook(
       handler.abort(reason);
     }, req.timeoutMs);
     const onShutdown = () => handler.abort(req.signal?.reason ?? new Error('aborted'));
+    let forget: (() => unknown) | null = null;
     const handler: AttemptHandler = new AttemptHandler((err) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onShutdown);
+      forget?.();
       const { statusCode } = handler;
       const retryAfterMs = parseRetryAfter(handler.retryAfter);
       if (err === null) {
@@ -248,7 +277,7 @@ export function sendWebhook(
       onShutdown();
       return; // settled: nothing to send
     }
-    req.signal?.addEventListener('abort', onShutdown, { once: true });
+    if (req.signal) forget = onAbort(req.signal, onShutdown);
     try {
       const { origin, path } = targetOf(req.url);
       agent.dispatch(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeError, LOG_BODY_BYTES, logText } from '../../src/dispatch/sender';
+import { describeError, LOG_BODY_BYTES, logText, onAbort } from '../../src/dispatch/sender';
 import { buildHeaders } from '../../src/dispatch/dispatcher.service';
 import { ClaimedDelivery } from '../../src/deliveries/delivery-claims.service';
 
@@ -102,4 +102,18 @@ test('the logged body is cut on a character boundary and holds no NUL', () => {
     'ok\uFFFDbin\uFFFD\uFFFD',
   );
   assert.equal(logText([]), '');
+});
+
+test('a signal aborts what waits on it once, and not what was forgotten', () => {
+  const controller = new AbortController();
+  const ran: string[] = [];
+  onAbort(controller.signal, () => ran.push('a'));
+  const forgetB = onAbort(controller.signal, () => ran.push('b'));
+  onAbort(controller.signal, () => ran.push('c'));
+  forgetB();
+  const other = new AbortController();
+  onAbort(other.signal, () => ran.push('other'));
+  controller.abort();
+  controller.abort();
+  assert.deepEqual(ran, ['a', 'c']);
 });
