@@ -3,8 +3,8 @@
 // dispatch API through the guarded Agent, deadline and 64 KiB cap) against a bare undici request()
 // loop with an AbortController deadline and the body read as a stream, which is how Tern sent
 // before. Same headers, body and receiver (bench/receiver.js), concurrency 64; two rounds, the
-// order swapped in the second.
-//   npm run build && node bench/send-path.js [--n 40000]
+// order swapped in the second. Every sendWebhook waits on one shutdown signal, as the dispatcher's do.
+//   npm run build && node bench/send-path.js [--n 40000] [--c 64]
 'use strict';
 const { Agent, request } = require('undici');
 const { join } = require('node:path');
@@ -12,7 +12,8 @@ const lib = require('./lib');
 
 const i = process.argv.indexOf('--n');
 const N = i > 0 ? Number(process.argv[i + 1]) : 40_000;
-const C = 64;
+const j = process.argv.indexOf('--c');
+const C = j > 0 ? Number(process.argv[j + 1]) : 64;
 const { createDeliveryAgent, sendWebhook } = require(
   join(__dirname, '..', 'dist', 'src', 'dispatch', 'sender'),
 );
@@ -78,7 +79,9 @@ async function measure(name, send) {
         deliveryTimeoutMs: 15_000,
         allowedCidrs: ['127.0.0.0/8'],
       });
-      const req = { url, headers, body, timeoutMs: 15_000 };
+      const shutdown = new AbortController();
+      require('node:events').setMaxListeners(0, shutdown.signal);
+      const req = { url, headers, body, timeoutMs: 15_000, signal: shutdown.signal };
       console.log(
         JSON.stringify(
           await measure('Tern sendWebhook', () => sendWebhook(agent, req, ['127.0.0.0/8'])),
