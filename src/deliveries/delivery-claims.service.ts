@@ -66,26 +66,32 @@ const CLAIM = preparedStatement(
             ep.deleted_at IS NOT NULL AS gone
        FROM deliveries d JOIN endpoints ep ON ep.id = d.endpoint_id
       WHERE d.id = ANY($1::text[]) AND ${CLAIMABLE}
-   ), parked AS (
+   ), changed AS (
+     -- One pass over the due rows: a sendable one is claimed (columns no index covers: its status
+     -- and next_attempt_at are set to what they were, which keeps the update heap-only); any other
+     -- is parked or cancelled.
      UPDATE deliveries d
-        SET status = CASE WHEN due.gone THEN 'cancelled' ELSE 'paused' END, next_attempt_at = NULL,
+        SET status = CASE WHEN due.sendable THEN d.status WHEN due.gone THEN 'cancelled' ELSE 'paused' END,
+            next_attempt_at = CASE WHEN due.sendable THEN d.next_attempt_at END,
+            claim_id = CASE WHEN due.sendable THEN $2::uuid END,
+            attempts = CASE WHEN due.sendable THEN d.attempts + 1 ELSE d.attempts END,
+            lease_expires_at = CASE WHEN due.sendable
+                                    THEN now() + make_interval(secs => $3::double precision / 1000)
+                                    ELSE d.lease_expires_at END,
             updated_at = now()
        FROM due
-      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND NOT due.sendable AND ${CLAIMABLE}
-   ), claimed AS (
-     UPDATE deliveries d
-        SET claim_id = $2, attempts = d.attempts + 1, updated_at = now(),
-            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-       FROM due
-      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND due.sendable AND ${CLAIMABLE}
+      WHERE d.id = ANY($1::text[]) AND d.id = due.id AND ${CLAIMABLE}
      RETURNING d.id, d.tenant_id, d.event_id, d.endpoint_id, d.event_type, d.attempts, d.max_attempts,
-               d.is_alert, d.manual_retry
+               d.is_alert, d.manual_retry, due.sendable
    )
-   SELECT c.*, e.body, ep.url, ep.headers, ep.secret, ep.enabled, ep.rate_limit_per_second,
+   SELECT c.id, c.tenant_id, c.event_id, c.endpoint_id, c.event_type, c.attempts, c.max_attempts,
+          c.is_alert, c.manual_retry, e.body, ep.url, ep.headers, ep.secret, ep.enabled,
+          ep.rate_limit_per_second,
           CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS previous_secret
-     FROM claimed c
+     FROM changed c
      JOIN events e ON e.id = c.event_id
-     JOIN endpoints ep ON ep.id = c.endpoint_id`,
+     JOIN endpoints ep ON ep.id = c.endpoint_id
+    WHERE c.sendable`,
 );
 
 /** Records a batch of attempts and moves their deliveries on (see record). */
