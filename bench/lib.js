@@ -28,12 +28,20 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** The median of numbers in any order (the upper middle one of an even count). */
+/**
+ * The median of numbers in any order; of an even count, the mean of the two middle ones (it was the
+ * upper one until the seventh session, which made the median of two runs their maximum).
+ */
 function median(xs) {
-  return percentile(
-    [...xs].sort((x, y) => x - y),
-    50,
-  );
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  if (s.length % 2) return s[m];
+  const mean = (s[m - 1] + s[m]) / 2;
+  // As precise as the inputs: ratios keep their 3 decimals, whole counts stay whole.
+  return Number.isInteger(s[m - 1]) && Number.isInteger(s[m])
+    ? Math.round(mean)
+    : Number(mean.toFixed(3));
 }
 
 const freePort = () =>
