@@ -54,8 +54,8 @@ const LOST_ATTEMPT = 'no result: the worker stopped during the attempt (lease ex
  * (`id = ANY`) or a scan that `= ANY` over many ids prices as dear as it is. Written plainly, the
  * planner would read the due index, or every pending row, instead whenever its statistics called
  * pending rows rare; with autovacuum off those indexes also keep every dead entry, and such a
- * claim cost 11 ms instead of a fraction of one (bench/cost.js). The UPDATEs test it again on the
- * row they lock, so a row claimed or changed meanwhile is left alone.
+ * claim cost 11 ms instead of a fraction of one (bench/cost.js). The UPDATE tests it again on the
+ * row it locks, so a row claimed or changed meanwhile is left alone.
  */
 const CLAIMABLE = `CASE WHEN d.status = 'pending' AND d.claim_id IS NULL
                         AND d.next_attempt_at <= now() + interval '250 milliseconds' THEN true END`;
