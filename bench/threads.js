@@ -77,15 +77,16 @@ function postgresSched() {
     QUEUE_PREFIX: `bench_threads_${process.pid}`,
     DELIVERY_TIMEOUT_MS: '2000',
   });
+  const { Client } = require('pg');
+  const pg = new Client({ connectionString: dbUrl });
   try {
     const api = lib.client(tern.url);
     const pid = tern.procs[0].pid;
-    const { Client } = require('pg');
-    const pg = new Client({ connectionString: dbUrl });
     await pg.connect();
     /** Updates of deliveries rows so far, and how many of them were heap-only (HOT). */
     const updates = async () => {
-      await new Promise((r) => setTimeout(r, 1100)); // backends report their counts within 1 s
+      // An idle backend reports its counts within 10 s (PGSTAT_IDLE_INTERVAL), a busy one sooner.
+      await new Promise((r) => setTimeout(r, 11_000));
       const { rows } = await pg.query(
         `SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
           WHERE relname = 'deliveries'`,
@@ -159,8 +160,8 @@ function postgresSched() {
     // JIT and pools warm, discarded; healthy endpoints only, so no dead backlog carries over.
     await run('threads_warmup', Math.ceil(EVENTS / 4), false);
     console.log(JSON.stringify(await run('threads', EVENTS, DEAD)));
-    await pg.end();
   } finally {
+    await pg.end().catch(() => undefined);
     await tern.stop();
     await lib.dropDatabase(db);
     await receiver.stop();

@@ -47,7 +47,8 @@ export interface AttemptRecord {
 const LOST_ATTEMPT = 'no result: the worker stopped during the attempt (lease expired)';
 
 /**
- * Claims the due, sendable deliveries among $1 for claim $2 with a lease of $3 ms (see claim).
+ * Claims the due, sendable deliveries among $1 for claim $2 with a lease of $3 ms, and parks the due
+ * ones that may not be sent (see claim).
  *
  * Rows are reached by their ids and nothing else: `claimable` is a CASE, which no index matches
  * and no partial index's predicate can be proved from, so the only ways in are the primary key
@@ -161,7 +162,7 @@ export class DeliveryClaimsService {
    * A due delivery whose endpoint was deleted or disabled meanwhile is not sent: it becomes
    * `cancelled` or `paused` (a manual retry and a `webhook.test` still go to a disabled endpoint).
    * A claimed row keeps status 'pending' (shown as `sending`, see DELIVERY_STATUS_SQL): the claim
-   * sets only columns no index covers, so Postgres writes no index entry for it.
+   * changes only columns no index covers, so Postgres writes no index entry for it.
    * Rows are reached by id only (see CLAIM).
    */
   async claim(ids: string[], claimId: string, leaseMs: number): Promise<ClaimedDelivery[]> {

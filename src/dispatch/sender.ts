@@ -115,13 +115,17 @@ export function describeError(err: unknown, timeoutMs: number): string {
 }
 
 /**
- * Runs `abort` when `signal` (not yet aborted) aborts; returns the function that forgets it. Every send in flight
+ * Runs `abort` when `signal` aborts (at once if it has); returns the function that forgets it. Every send in flight
  * waits on the same shutdown signal, hundreds at once, so each signal gets one listener of its own
  * and a set of what to abort: EventTarget's addEventListener and removeEventListener walk the
  * signal's whole list of listeners (to refuse a duplicate), a cost per send that grew with the sends
  * in flight.
  */
 export function onAbort(signal: AbortSignal, abort: () => void): () => void {
+  if (signal.aborted) {
+    abort();
+    return () => false;
+  }
   let waiting = abortsBySignal.get(signal);
   if (!waiting) {
     const set = new Set<() => void>();
@@ -130,8 +134,17 @@ export function onAbort(signal: AbortSignal, abort: () => void): () => void {
     signal.addEventListener(
       'abort',
       () => {
-        for (const f of [...set]) f();
+        const all = [...set];
         set.clear();
+        // Each one runs, as its own listener would have: one that throws does not stop the rest.
+        for (const f of all)
+          try {
+            f();
+          } catch (e) {
+            queueMicrotask(() => {
+              throw e;
+            });
+          }
       },
       { once: true },
     );

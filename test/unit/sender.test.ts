@@ -114,6 +114,7 @@ test('a signal aborts what waits on it once, and not what was forgotten', () => 
   const other = new AbortController();
   onAbort(other.signal, () => ran.push('other'));
   controller.abort();
-  controller.abort();
   assert.deepEqual(ran, ['a', 'c']);
+  onAbort(controller.signal, () => ran.push('late'));
+  assert.deepEqual(ran, ['a', 'c', 'late'], 'an aborted signal aborts at once');
 });
