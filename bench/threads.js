@@ -94,6 +94,7 @@ function postgresSched() {
       return rows[0];
     };
     await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
+    let written = 0; // deliveries written by earlier runs (the warm-up)
     const run = async (tenantId, events, dead) => {
       await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
       const urls = Array.from({ length: HEALTHY }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`);
@@ -126,6 +127,12 @@ function postgresSched() {
       };
       const n = events * HEALTHY;
       const updatesAfter = await updates();
+      const [size] = (
+        await pg.query(
+          `SELECT pg_relation_size('deliveries')::float AS heap,
+                  pg_total_relation_size('deliveries')::float AS total`,
+        )
+      ).rows;
       const threads = {};
       for (const [tid, b] of Object.entries(after.threads)) {
         const a = before.threads[tid] ?? { cpu: 0, run: 0, wait: 0 };
@@ -136,7 +143,7 @@ function postgresSched() {
           waitingPerSec: Number(((b.wait - a.wait) / seconds).toFixed(2)),
         };
       }
-      return {
+      const result = {
         bench: 'threads',
         ingest: SINGLE ? 'single events' : 'batch of 100',
         healthyEndpoints: HEALTHY,
@@ -146,6 +153,11 @@ function postgresSched() {
         ingestMs,
         healthyDeliveredPerSec: Math.round(n / seconds),
         ternThreads: threads,
+        // The whole table so far (warm-up included), per delivery written to it.
+        deliveriesBytesPerDelivery: {
+          heap: Math.round(size.heap / (written + n * (dead ? 2 : 1))),
+          withIndexes: Math.round(size.total / (written + n * (dead ? 2 : 1))),
+        },
         hotUpdatesPct: Math.round(
           (100 * (updatesAfter.hot - updatesBefore.hot)) /
             Math.max(1, updatesAfter.upd - updatesBefore.upd),
@@ -156,6 +168,8 @@ function postgresSched() {
           waitingPerSec: Number(((after.pg.wait - before.pg.wait) / seconds).toFixed(2)),
         },
       };
+      written += n * (dead ? 2 : 1);
+      return result;
     };
     // JIT and pools warm, discarded; healthy endpoints only, so no dead backlog carries over.
     await run('threads_warmup', Math.ceil(EVENTS / 4), false);

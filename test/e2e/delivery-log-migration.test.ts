@@ -1,5 +1,6 @@
-// The DeliveryLogIndexes, HotClaims, LogIndexesByStatus, DeliveriesWithoutForeignKeys and
-// AscendingLogIndexes migrations go down and up again cleanly on a migrated database.
+// The DeliveryLogIndexes, HotClaims, LogIndexesByStatus, DeliveriesWithoutForeignKeys,
+// AscendingLogIndexes and RoomForHotClaims migrations go down and up again cleanly on a migrated
+// database.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
@@ -10,6 +11,7 @@ import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims
 import { LogIndexesByStatus1732380000000 } from '../../migrations/1732380000000-LogIndexesByStatus';
 import { DeliveriesWithoutForeignKeys1732400000000 } from '../../migrations/1732400000000-DeliveriesWithoutForeignKeys';
 import { AscendingLogIndexes1732410000000 } from '../../migrations/1732410000000-AscendingLogIndexes';
+import { RoomForHotClaims1732420000000 } from '../../migrations/1732420000000-RoomForHotClaims';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
@@ -67,7 +69,7 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
   const migration = new HotClaims1732370000000();
   const head = await schema();
   assert.equal(head.indexes.deliveries_lease_idx, undefined);
-  assert.deepEqual(head.options, ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=80']);
+  assert.deepEqual(head.options, ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=50']);
   await ds.query(`INSERT INTO tenants (id, name) VALUES ('t_mig', 't')`);
   await ds.query(
     `INSERT INTO endpoints (id, tenant_id, url, secret) VALUES ('ep_mig', 't_mig', 'https://x.example', 's')`,
@@ -97,12 +99,17 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
     assert.deepEqual(down.options, ['autovacuum_analyze_scale_factor=0.02']);
     assert.deepEqual(await statuses(), ['sending', 'pending'], 'the claimed row is sending again');
     await migration.up(runner);
-    assert.deepEqual(await schema(), head);
+    assert.deepEqual(await schema(), {
+      ...head,
+      options: ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=80'],
+    });
     assert.deepEqual(
       await statuses(),
       ['pending', 'pending'],
       'held by its claim, shown as sending',
     );
+    await new RoomForHotClaims1732420000000().up(runner);
+    assert.deepEqual(await schema(), head);
   } finally {
     await ds.query(`DELETE FROM deliveries WHERE tenant_id = 't_mig'`);
     await ds.query(`DELETE FROM tenants WHERE id = 't_mig'`);
@@ -113,10 +120,12 @@ test('HotClaims: down brings back the lease index and sending rows, up takes the
 test('DeliveryLogIndexes: down restores the initial schema and up applies the log indexes again', async () => {
   const migration = new DeliveryLogIndexes1732360000000();
   const runner = ds.createQueryRunner();
-  // The later AscendingLogIndexes and HotClaims migrations are taken back first, and applied again
-  // at the end.
+  // The later RoomForHotClaims, AscendingLogIndexes and HotClaims migrations are taken back first,
+  // and applied again at the end.
+  const room = new RoomForHotClaims1732420000000();
   const ascending = new AscendingLogIndexes1732410000000();
   const hotClaims = new HotClaims1732370000000();
+  await room.down(runner);
   await ascending.down(runner);
   await hotClaims.down(runner);
   const up = await schema();
@@ -141,6 +150,7 @@ test('DeliveryLogIndexes: down restores the initial schema and up applies the lo
     assert.deepEqual(await schema(), up);
     await hotClaims.up(runner);
     await ascending.up(runner);
+    await room.up(runner);
   } finally {
     await runner.release();
   }
@@ -241,6 +251,24 @@ test('AscendingLogIndexes: down makes the four log indexes descending again, up 
         WHERE indexrelid = 'deliveries_endpoint_status_idx'::regclass`,
     );
     assert.equal(valid, true);
+  } finally {
+    await runner.release();
+  }
+});
+
+test('RoomForHotClaims: deliveries pages are filled to 50 %, and to 80 % again on the way down', async () => {
+  const migration = new RoomForHotClaims1732420000000();
+  const head = await schema();
+  assert.deepEqual(head.options, ['autovacuum_analyze_scale_factor=0.02', 'fillfactor=50']);
+  const runner = ds.createQueryRunner();
+  try {
+    await migration.down(runner);
+    assert.deepEqual((await schema()).options, [
+      'autovacuum_analyze_scale_factor=0.02',
+      'fillfactor=80',
+    ]);
+    await migration.up(runner);
+    assert.deepEqual(await schema(), head);
   } finally {
     await runner.release();
   }
