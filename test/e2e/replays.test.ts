@@ -59,7 +59,18 @@ test('retry: a failed delivery gets exactly one more attempt with the same id an
   });
   const id = ev.body.deliveries[0].id;
   await statusIs(id, 'failed');
-  const alertsBefore = (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data.length;
+  // The failure's own alert is written just after the delivery's status: wait for it, so that only
+  // an alert from the retry would change the count.
+  const alertsBefore = await eventually(
+    async () => {
+      const alerts = (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data;
+      return (
+        alerts.some((a: any) => a.deliveryId === id || a.data?.deliveryId === id) && alerts.length
+      );
+    },
+    10_000,
+    'the failed delivery alert',
+  );
   const sent = rcv.requests.filter((r) => r.url === '/retry');
   assert.equal(sent.length, 3);
   rcv.respond((_r, res) => void res.end('ok'));
