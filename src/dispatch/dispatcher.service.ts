@@ -117,6 +117,13 @@ type LineState = Pick<
   'failing' | 'sending' | 'progressAt' | 'sendMs' | 'rate' | 'answered'
 >;
 
+/** The least of some ids, in string order (ids sort by time). */
+function least(ids: string[]): string {
+  let first = ids[0];
+  for (const id of ids) if (id < first) first = id;
+  return first;
+}
+
 /**
  * Whether an endpoint is parked: it keeps failing, or it has sends out and none has come back for
  * STALL_MS and four times its usual send, or for half of `timeoutMs` (DELIVERY_TIMEOUT_MS): one
@@ -273,9 +280,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     if (this.stopping) return;
     const now = Date.now();
     for (const [endpointId, ids] of groups) {
-      let first = ids[0];
-      for (const id of ids) if (id < first) first = id;
-      this.accept(this.state(endpointId), ids.length, (i) => ids[i], first, now);
+      this.accept(this.state(endpointId), ids.length, (i) => ids[i], least(ids), now);
     }
     await this.afterOffer();
   }
@@ -290,8 +295,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
     const now = Date.now();
     for (const [eventIds, targets] of groups) {
       const prefixes = eventIds.map(deliveryIdPrefix);
-      let first = prefixes[0];
-      for (const p of prefixes) if (p < first) first = p;
+      const first = least(prefixes);
       for (const [endpointId, n] of targets) {
         const tail = deliveryIdTail(n);
         const s = this.state(endpointId);

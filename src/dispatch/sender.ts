@@ -115,11 +115,11 @@ export function describeError(err: unknown, timeoutMs: number): string {
 }
 
 /**
- * Runs `abort` when `signal` aborts (at once if it has); returns the function that forgets it. Every send in flight
- * waits on the same shutdown signal, hundreds at once, so each signal gets one listener of its own
- * and a set of what to abort: EventTarget's addEventListener and removeEventListener walk the
- * signal's whole list of listeners (to refuse a duplicate), a cost per send that grew with the sends
- * in flight.
+ * Runs `abort` when `signal` aborts (at once if it has); returns the function that forgets it.
+ * Every send in flight waits on the same shutdown signal, hundreds at once, so each signal gets one
+ * listener of its own and a set of what to abort: EventTarget's addEventListener and
+ * removeEventListener walk the signal's whole list of listeners (to refuse a duplicate), a cost per
+ * send that grew with the sends in flight.
  */
 export function onAbort(signal: AbortSignal, abort: () => void): () => void {
   if (signal.aborted) {
