@@ -4,7 +4,6 @@
 // raced the change would find them, and the sweeper wakes them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'pg';
 import {
   createEndpoint,
   createEventType,
@@ -15,23 +14,21 @@ import {
   startReceiver,
   startTern,
 } from '../support/harness';
-import { newId } from '../../src/common/ids';
-import { eventBody } from '../../src/events/events.service';
+import { LogRows } from '../support/log-rows';
 
 let t: RunningTern;
 let rcv: Receiver;
-let pg: Client;
+let rows: LogRows;
 
 before(async () => {
   t = await startTern({ SWEEP_INTERVAL_MS: '300' });
   rcv = await startReceiver();
-  pg = new Client({ connectionString: t.databaseUrl });
-  await pg.connect();
+  rows = await LogRows.connect(t.databaseUrl);
   await createEventType(t.api, 'claim.parked');
 });
 
 after(async () => {
-  await pg?.end();
+  await rows?.close();
   await rcv?.close();
   await t?.close();
 });
@@ -47,27 +44,25 @@ async function dueDelivery(
     url: `${rcv.url}/claim-${name}`,
     eventTypes: ['claim.parked'],
   });
-  await pg.query(`UPDATE endpoints SET ${change} WHERE id = $1`, [ep.id]);
-  const eventId = newId('evt');
-  await pg.query(`INSERT INTO events (id, tenant_id, type, body) VALUES ($1, $2, $3, $4)`, [
+  await rows.db.query(`UPDATE endpoints SET ${change} WHERE id = $1`, [ep.id]);
+  const now = new Date();
+  const eventId = await rows.event(tenant.id, 'claim.parked', now);
+  const id = await rows.delivery({
+    tenantId: tenant.id,
     eventId,
-    tenant.id,
-    'claim.parked',
-    eventBody(eventId, 'claim.parked', new Date().toISOString(), { name }),
-  ]);
-  const id = newId('dlv');
-  await pg.query(
-    `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
-                             max_attempts, next_attempt_at, manual_retry)
-     VALUES ($1, $2, $3, $4, 'claim.parked', 'pending', 0, 5, now() - interval '1 minute', $5)`,
-    [id, tenant.id, eventId, ep.id, manualRetry],
-  );
+    endpointId: ep.id,
+    eventType: 'claim.parked',
+    status: 'pending',
+    nextAttemptAt: new Date(now.getTime() - 60_000),
+    manualRetry,
+    createdAt: now,
+  });
   return { id, eventId };
 }
 
 const row = async (id: string) =>
   (
-    await pg.query(
+    await rows.db.query(
       `SELECT status, attempts, claim_id, next_attempt_at, lease_expires_at FROM deliveries
         WHERE id = $1`,
       [id],
@@ -86,7 +81,7 @@ test('a due delivery whose endpoint was disabled is paused at its claim, unsent 
   assert.equal(parked.next_attempt_at, null);
   assert.equal(parked.lease_expires_at, null);
   assert.ok(!rcv.requests.some((r) => r.headers['webhook-id'] === eventId), 'not sent');
-  const attempts = await pg.query(`SELECT 1 FROM attempts WHERE delivery_id = $1`, [id]);
+  const attempts = await rows.db.query(`SELECT 1 FROM attempts WHERE delivery_id = $1`, [id]);
   assert.equal(attempts.rowCount, 0);
 });
 

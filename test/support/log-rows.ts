@@ -16,6 +16,7 @@ export interface DeliveryRowInput {
   nextAttemptAt?: Date | null;
   lastStatusCode?: number | null;
   lastError?: string | null;
+  manualRetry?: boolean;
   createdAt: Date;
 }
 
@@ -110,10 +111,10 @@ export class LogRows {
       // A `sending` delivery is stored as a pending one held by a claim (DELIVERY_STATUS_SQL).
       `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
                                max_attempts, next_attempt_at, last_status_code, last_error,
-                               created_at, updated_at, claim_id, lease_expires_at)
+                               created_at, updated_at, claim_id, lease_expires_at, manual_retry)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 5, $8, $9, $10, $11, $11,
                CASE WHEN $12 THEN gen_random_uuid() END,
-               CASE WHEN $12 THEN now() + interval '1 minute' END)`,
+               CASE WHEN $12 THEN now() + interval '1 minute' END, $13)`,
       [
         id,
         d.tenantId,
@@ -127,6 +128,7 @@ export class LogRows {
         d.lastError ?? null,
         d.createdAt,
         d.status === 'sending',
+        d.manualRetry ?? false,
       ],
     );
     return id;
