@@ -251,6 +251,20 @@ async function tenantWithEndpoints(api, tenantId, urls) {
   return endpoints;
 }
 
+/**
+ * The deliveries table through `pg` (a connected client on Tern's database): its row updates so
+ * far, how many of them were heap-only (HOT), and its size without and with its indexes.
+ */
+async function deliveriesTable(pg) {
+  const { rows } = await pg.query(
+    `SELECT n_tup_upd::float AS updates, n_tup_hot_upd::float AS "hotUpdates",
+            pg_relation_size(relid)::float AS "heapBytes",
+            pg_total_relation_size(relid)::float AS "totalBytes"
+       FROM pg_stat_user_tables WHERE relname = 'deliveries'`,
+  );
+  return rows[0];
+}
+
 /** Deletes every Redis key under a queue prefix. */
 async function dropQueue(prefix) {
   const Redis = require('ioredis');
@@ -389,6 +403,7 @@ module.exports = {
   startTern,
   freshTern,
   tenantWithEndpoints,
+  deliveriesTable,
   client,
   waitReceived,
   payload,

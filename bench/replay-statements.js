@@ -18,7 +18,7 @@ const { Client } = require('pg');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { randomUUID } = require('node:crypto');
-const { cpuOf } = require('./lib');
+const { cpuOf, deliveriesTable } = require('./lib');
 
 const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -154,13 +154,7 @@ function statement(file, start) {
       if (ANALYZE && step % 10 === 0) await young();
     }
     const used = cpuOf(pid) - t0;
-    const st = (
-      await c.query(
-        `SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) AS heap,
-                pg_total_relation_size(relid) AS total
-           FROM pg_stat_user_tables WHERE relname = 'deliveries'`,
-      )
-    ).rows[0];
+    const st = await deliveriesTable(c);
     console.log(
       JSON.stringify({
         bench: 'replay-statements',
@@ -171,9 +165,9 @@ function statement(file, start) {
         byStatementUs: Object.fromEntries(
           Object.entries(spent).map(([k, v]) => [k, Math.round((v / (EVENTS * 10)) * 1e6)]),
         ),
-        deliveriesHeapBytesPerDelivery: Math.round(st.heap / (EVENTS * 10)),
-        deliveriesBytesPerDelivery: Math.round(st.total / (EVENTS * 10)),
-        hotUpdatesPct: Math.round((100 * st.n_tup_hot_upd) / Math.max(1, st.n_tup_upd)),
+        deliveriesHeapBytesPerDelivery: Math.round(st.heapBytes / (EVENTS * 10)),
+        deliveriesBytesPerDelivery: Math.round(st.totalBytes / (EVENTS * 10)),
+        hotUpdatesPct: Math.round((100 * st.hotUpdates) / Math.max(1, st.updates)),
       }),
     );
   } finally {

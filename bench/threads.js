@@ -83,18 +83,14 @@ function postgresSched() {
     const api = lib.client(tern.url);
     const pid = tern.procs[0].pid;
     await pg.connect();
-    /** Updates of deliveries rows so far, and how many of them were heap-only (HOT). */
-    const updates = async () => {
+    /** The deliveries table (lib.deliveriesTable), once Postgres' backends have counted. */
+    const table = async () => {
       // An idle backend reports its counts within 10 s (PGSTAT_IDLE_INTERVAL), a busy one sooner.
       await new Promise((r) => setTimeout(r, 11_000));
-      const { rows } = await pg.query(
-        `SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
-          WHERE relname = 'deliveries'`,
-      );
-      return rows[0];
+      return lib.deliveriesTable(pg);
     };
     await api('PUT', '/v1/event-types', [{ name: 'bench.order', category: 'bench' }]);
-    let written = 0; // deliveries written by earlier runs (the warm-up)
+    let written = 0; // deliveries written so far, the warm-up's included
     const run = async (tenantId, events, dead) => {
       await api('POST', '/v1/tenants', { id: tenantId, name: tenantId });
       const urls = Array.from({ length: HEALTHY }, (_, i) => `${receiver.url}/ok/${tenantId}/${i}`);
@@ -109,7 +105,7 @@ function postgresSched() {
           ...(PAUSED && url.includes('/dead/') ? { enabled: false } : {}),
         });
       await receiver.reset();
-      const updatesBefore = await updates();
+      const tableBefore = await table();
       const t0 = Date.now();
       const before = {
         threads: threadsOf(pid),
@@ -126,13 +122,8 @@ function postgresSched() {
         pgCpu: lib.commandCpu('postgres'),
       };
       const n = events * HEALTHY;
-      const updatesAfter = await updates();
-      const [size] = (
-        await pg.query(
-          `SELECT pg_relation_size('deliveries')::float AS heap,
-                  pg_total_relation_size('deliveries')::float AS total`,
-        )
-      ).rows;
+      const tableAfter = await table();
+      written += n * (dead ? 2 : 1);
       const threads = {};
       for (const [tid, b] of Object.entries(after.threads)) {
         const a = before.threads[tid] ?? { cpu: 0, run: 0, wait: 0 };
@@ -143,7 +134,7 @@ function postgresSched() {
           waitingPerSec: Number(((b.wait - a.wait) / seconds).toFixed(2)),
         };
       }
-      const result = {
+      return {
         bench: 'threads',
         ingest: SINGLE ? 'single events' : 'batch of 100',
         healthyEndpoints: HEALTHY,
@@ -155,12 +146,12 @@ function postgresSched() {
         ternThreads: threads,
         // The whole table so far (warm-up included), per delivery written to it.
         deliveriesBytesPerDelivery: {
-          heap: Math.round(size.heap / (written + n * (dead ? 2 : 1))),
-          withIndexes: Math.round(size.total / (written + n * (dead ? 2 : 1))),
+          heap: Math.round(tableAfter.heapBytes / written),
+          withIndexes: Math.round(tableAfter.totalBytes / written),
         },
         hotUpdatesPct: Math.round(
-          (100 * (updatesAfter.hot - updatesBefore.hot)) /
-            Math.max(1, updatesAfter.upd - updatesBefore.upd),
+          (100 * (tableAfter.hotUpdates - tableBefore.hotUpdates)) /
+            Math.max(1, tableAfter.updates - tableBefore.updates),
         ),
         postgres: {
           cpuUsPerDelivery: Math.round(((after.pgCpu - before.pgCpu) / n) * 1e6),
@@ -168,8 +159,6 @@ function postgresSched() {
           waitingPerSec: Number(((after.pg.wait - before.pg.wait) / seconds).toFixed(2)),
         },
       };
-      written += n * (dead ? 2 : 1);
-      return result;
     };
     // JIT and pools warm, discarded; healthy endpoints only, so no dead backlog carries over.
     await run('threads_warmup', Math.ceil(EVENTS / 4), false);
