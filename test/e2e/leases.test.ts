@@ -18,6 +18,7 @@ import {
 } from '../support/harness';
 import { newId } from '../../src/common/ids';
 import { eventBody } from '../../src/events/events.service';
+import { COARSE_TARGET } from '../../src/database/table-statistics.service';
 
 let t: RunningTern;
 let rcv: Receiver;
@@ -114,4 +115,10 @@ test('a young table that doubled gets fresh statistics within seconds, without a
     25_000,
     'events analyzed',
   );
+  // A small table's ANALYZE is coarse: a histogram of COARSE_TARGET buckets, not the default 100.
+  const stats = await pg.query(
+    `SELECT array_length(histogram_bounds::text::text[], 1) AS bounds
+       FROM pg_stats WHERE tablename = 'events' AND attname = 'id'`,
+  );
+  assert.equal(stats.rows[0].bounds, COARSE_TARGET + 1);
 });

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  analyzeTarget,
+  COARSE_ROWS,
+  COARSE_TARGET,
   MIN_CHANGES,
   tablesToAnalyze,
   YOUNG_ROWS,
@@ -17,4 +20,11 @@ test('a young table is analyzed once its live rows have doubled, an old one neve
     ]),
     ['never_analyzed', 'doubled'],
   );
+});
+
+test('a young table is analyzed coarsely while small, with the default target once past COARSE_ROWS', () => {
+  assert.equal(analyzeTarget(MIN_CHANGES), COARSE_TARGET);
+  assert.equal(analyzeTarget(COARSE_ROWS - 1), COARSE_TARGET);
+  assert.equal(analyzeTarget(COARSE_ROWS), null);
+  assert.equal(analyzeTarget(YOUNG_ROWS - 1), null);
 });
