@@ -8,7 +8,8 @@
 // have at least doubled since its last ANALYZE, while it is young (under YOUNG_ROWS rows): about
 // a dozen runs in a table's life, each quick, and plans that are right from the first thousand
 // rows on. Past that, plans made on real statistics stay right as the table grows, and autovacuum
-// keeps them fresh. Under COARSE_ROWS those runs sample a tenth as many rows (see analyzeTarget).
+// keeps them fresh. The log tables' runs under COARSE_ROWS sample a tenth as many rows (see
+// analyzeTarget).
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { isMainThread } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
@@ -28,7 +29,9 @@ const TABLES = [
 export const YOUNG_ROWS = 1_000_000;
 /** Fewer new rows than this are never worth an ANALYZE. */
 export const MIN_CHANGES = 500;
-/** Below this many live rows a young table's ANALYZE is coarse (see analyzeTarget). */
+/** The tables that grow with traffic: a burst doubles them again and again (see analyzeTarget). */
+const LOG_TABLES = new Set(['events', 'deliveries', 'attempts']);
+/** Below this many live rows a log table's ANALYZE is coarse (see analyzeTarget). */
 export const COARSE_ROWS = 100_000;
 /** The statistics target of a coarse ANALYZE: it samples 300 x 10 rows, against 30,000 at 100. */
 export const COARSE_TARGET = 10;
@@ -39,28 +42,28 @@ const STATISTICS_LOCK = 7_461_824_533;
  * The tables to analyze now: young ones whose live rows (as the statistics collector counts them)
  * are at least twice what their last ANALYZE found, and MIN_CHANGES more.
  */
-export function tablesToAnalyze(
-  rows: { table: string; analyzed: number; live: number }[],
-): string[] {
-  return rows
-    .filter((r) => {
-      const known = Math.max(0, r.analyzed); // -1: never analyzed
-      return known < YOUNG_ROWS && r.live >= 2 * known && r.live - known >= MIN_CHANGES;
-    })
-    .map((r) => r.table);
+export function tablesToAnalyze<T extends { table: string; analyzed: number; live: number }>(
+  rows: T[],
+): T[] {
+  return rows.filter((r) => {
+    const known = Math.max(0, r.analyzed); // -1: never analyzed
+    return known < YOUNG_ROWS && r.live >= 2 * known && r.live - known >= MIN_CHANGES;
+  });
 }
 
 /**
  * The statistics target for a young table's ANALYZE at `live` rows, or null for the server's
- * default. Under COARSE_ROWS a table is analyzed at every doubling and each result lives only until
- * the next, while the table takes its first burst: coarse statistics set the empty table's plans
- * right as well, at a tenth of the cost (ANALYZE of 90,000 deliveries: 280-520 ms at the default
- * target of 100, 18 ms at 10; bench/README.md, eighth session). Past it the two or
- * three ANALYZEs left in a table's young life get full statistics, which it then keeps until
- * autovacuum's next (for good where autovacuum is off).
+ * default. A log table under COARSE_ROWS is analyzed at every doubling of a burst, each result
+ * soon replaced by the next: coarse statistics set the empty table's plans right as well, at a
+ * tenth of the cost (ANALYZE of 90,000 deliveries: 280-520 ms at the default target of 100, 18 ms
+ * at 10; the delivery log's page plans at 500,000 rows were the same: bench/README.md, eighth
+ * session). Past it the last four or so young ANALYZEs get full statistics, which the table keeps
+ * until autovacuum's next (for good where autovacuum is off); so does a log table that stops
+ * growing under COARSE_ROWS keep coarse ones. The other tables stay small and cheap to analyze,
+ * and always get full statistics. (A column given a target of its own would sample more.)
  */
-export function analyzeTarget(live: number): number | null {
-  return live < COARSE_ROWS ? COARSE_TARGET : null;
+export function analyzeTarget(table: string, live: number): number | null {
+  return LOG_TABLES.has(table) && live < COARSE_ROWS ? COARSE_TARGET : null;
 }
 
 @Injectable()
@@ -111,12 +114,9 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
           WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[])`,
         [TABLES],
       );
-      const tables = rows.map((r) => ({
-        table: r.table,
-        analyzed: Number(r.analyzed),
-        live: Number(r.live),
-      }));
-      const due = tablesToAnalyze(tables);
+      const due = tablesToAnalyze(
+        rows.map((r) => ({ table: r.table, analyzed: Number(r.analyzed), live: Number(r.live) })),
+      );
       if (due.length === 0) return [];
       const runner = this.dataSource.createQueryRunner();
       try {
@@ -126,13 +126,22 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
         ]);
         if (!locked) return [];
         try {
-          for (const table of due) {
-            const target = analyzeTarget(tables.find((t) => t.table === table)!.live);
-            if (target !== null) await runner.query(`SET default_statistics_target = ${target}`);
-            try {
+          for (const { table, live } of due) {
+            const target = analyzeTarget(table, live);
+            if (target === null) {
               await runner.query(`ANALYZE ${table}`);
-            } finally {
-              if (target !== null) await runner.query('RESET default_statistics_target');
+              continue;
+            }
+            // SET LOCAL: the target ends with the transaction, however it ends, so a connection
+            // never goes back to the pool with it.
+            await runner.startTransaction();
+            try {
+              await runner.query(`SET LOCAL default_statistics_target = ${target}`);
+              await runner.query(`ANALYZE ${table}`);
+              await runner.commitTransaction();
+            } catch (e) {
+              await runner.rollbackTransaction().catch(() => undefined);
+              throw e;
             }
           }
         } finally {
@@ -141,8 +150,9 @@ export class TableStatisticsService implements OnApplicationBootstrap, OnModuleD
       } finally {
         await runner.release();
       }
-      this.logger.debug(`analyzed ${due.join(', ')}`);
-      return due;
+      const names = due.map((t) => t.table);
+      this.logger.debug(`analyzed ${names.join(', ')}`);
+      return names;
     } catch (e) {
       this.logger.warn(`could not refresh table statistics: ${(e as Error).message}`);
       return [];
