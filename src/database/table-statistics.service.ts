@@ -58,9 +58,9 @@ export function tablesToAnalyze<T extends { table: string; analyzed: number; liv
  * tenth of the cost (ANALYZE of 90,000 deliveries: 280-520 ms at the default target of 100, 18 ms
  * at 10; the delivery log's page plans at 500,000 rows were the same: bench/README.md, eighth
  * session). Past it the last four or so young ANALYZEs get full statistics, which the table keeps
- * until autovacuum's next (for good where autovacuum is off); so does a log table that stops
- * growing under COARSE_ROWS keep coarse ones. The other tables stay small and cheap to analyze,
- * and always get full statistics. (A column given a target of its own would sample more.)
+ * until autovacuum's next (for good where autovacuum is off); a log table that stops growing under
+ * COARSE_ROWS keeps its coarse ones the same way. The other tables stay small and cheap to
+ * analyze, and always get full statistics. (A column given a target of its own would sample more.)
  */
 export function analyzeTarget(table: string, live: number): number | null {
   return LOG_TABLES.has(table) && live < COARSE_ROWS ? COARSE_TARGET : null;
