@@ -1,6 +1,39 @@
 // The global ValidationPipe: whitelist, refuse unknown fields, and name every bad field in `details`.
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { FieldProblem, TernError } from './errors';
+import { FieldProblem, invalid, TernError } from './errors';
+
+/**
+ * Keys refused anywhere in a request body or query. Nest's ValidationPipe would delete them, at any depth, before
+ * class-transformer saw the body (a guard against prototype pollution), so an event's `data` or a
+ * JSON Schema would lose them without a word (a schema property named `constructor` would stop
+ * being checked); class-transformer itself fails on some of them (a 500).
+ */
+export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * Where the first REFUSED_KEYS key of a parsed JSON value is (`data.customer.constructor`,
+ * `[2].schema.properties.prototype`), `path` naming the value itself; null when there is none.
+ */
+export function refusedKeyPath(value: unknown, path = ''): string | null {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = refusedKeyPath(value[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (REFUSED_KEYS.includes(key)) return at;
+    const found = refusedKeyPath((value as Record<string, unknown>)[key], at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+export const REFUSED_KEY_MESSAGE =
+  'keys named __proto__, constructor or prototype are not accepted';
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
@@ -17,8 +50,16 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
+/** Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them. */
+class TernValidationPipe extends ValidationPipe {
+  protected stripProtoKeys(value: unknown): void {
+    const at = refusedKeyPath(value);
+    if (at !== null) throw invalid(at, REFUSED_KEY_MESSAGE);
+  }
+}
+
 export function validationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new TernValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

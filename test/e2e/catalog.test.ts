@@ -161,6 +161,25 @@ describe('event type catalog', () => {
       schema: { type: 'strnig' },
     });
     assert.match(schemaErr.body.details[0].message, /JSON Schema/);
+    // A schema property named `constructor` would be dropped by the framework (and stop being
+    // checked) or fail it (PUT): refused, named, in both routes.
+    const ctor = '{"type":"object","properties":{"constructor":{"type":"string"}}}';
+    const one = await admin.request(
+      'POST',
+      '/v1/event-types',
+      `{"name":"${uniq('ctor')}","schema":${ctor}}`,
+      {},
+    );
+    assert.equal(one.status, 400);
+    assert.equal(one.body.details[0].field, 'schema.properties.constructor');
+    const bulk = await admin.request(
+      'PUT',
+      '/v1/event-types',
+      `[{"name":"${uniq('ctor')}"},{"name":"${uniq('ctor')}","schema":${ctor}}]`,
+      {},
+    );
+    assert.equal(bulk.status, 400);
+    assert.equal(bulk.body.details[0].field, '[1].schema.properties.constructor');
   });
 
   test('schemas in the 2019-09 and 2020-12 dialects are accepted', async () => {

@@ -410,6 +410,33 @@ describe('ingestion', () => {
     assert.equal(big.body.statusCode, 413);
     const broken = await api.request('POST', `/v1/tenants/${tenantId}/events`, '{"type":', {});
     assert.equal(broken.status, 400);
+    // Keys the framework would drop without a word (the payload would change) are refused, named.
+    for (const [path, body, field] of [
+      [
+        'events',
+        '{"type":"order.paid","data":{"customer":{"constructor":"x"}}}',
+        'data.customer.constructor',
+      ],
+      [
+        'events',
+        '{"type":"order.paid","data":{"a":[{"__proto__":{"x":1}}]}}',
+        'data.a[0].__proto__',
+      ],
+      [
+        'events/batch',
+        '{"events":[{"type":"order.paid","data":{}},{"type":"order.paid","data":{"prototype":1}}]}',
+        'events[1].data.prototype',
+      ],
+    ]) {
+      const res = await api.request('POST', `/v1/tenants/${tenantId}/${path}`, body, {});
+      assert.equal(res.status, 400, body);
+      assert.equal(res.body.details[0].field, field);
+      assert.match(res.body.details[0].message, /constructor or prototype are not accepted/);
+    }
+    const { rows } = await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [
+      tenantId,
+    ]);
+    assert.equal(rows[0].n, 0);
   });
 
   test('batch: all accepted in order, or none with the first bad item named', async () => {

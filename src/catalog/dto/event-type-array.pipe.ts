@@ -4,7 +4,11 @@ import { Injectable, PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { FieldProblem, invalid, TernError } from '../../common/errors';
-import { flattenValidationErrors } from '../../common/validation';
+import {
+  flattenValidationErrors,
+  REFUSED_KEY_MESSAGE,
+  refusedKeyPath,
+} from '../../common/validation';
 import { CreateEventTypeDto } from './event-type.dto';
 
 export const MAX_BULK_EVENT_TYPES = 1000;
@@ -22,6 +26,12 @@ export class EventTypeArrayPipe implements PipeTransform<unknown, Promise<Create
     for (const [i, raw] of value.entries()) {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
         problems.push({ field: `[${i}]`, message: 'must be an object' });
+        continue;
+      }
+      // As the global pipe does for a single body (see REFUSED_KEYS).
+      const refused = refusedKeyPath(raw, `[${i}]`);
+      if (refused !== null) {
+        problems.push({ field: refused, message: REFUSED_KEY_MESSAGE });
         continue;
       }
       const item = plainToInstance(CreateEventTypeDto, raw);
