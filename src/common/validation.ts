@@ -13,21 +13,28 @@ export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'pro
 /**
  * Where the first REFUSED_KEYS key of a parsed JSON value is (`data.customer.constructor`,
  * `[2].schema.properties.prototype`), `path` naming the value itself; null when there is none.
+ * Every request body is walked: the path is only built for a key found.
  */
 export function refusedKeyPath(value: unknown, path = ''): string | null {
+  const found = refusedKeyIn(value);
+  if (found === null) return null;
+  return path === '' && found.startsWith('.') ? found.slice(1) : path + found;
+}
+
+/** refusedKeyPath's walk: the path below `value` (`.a[1].constructor`), or null. */
+function refusedKeyIn(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = refusedKeyPath(value[i], `${path}[${i}]`);
-      if (found !== null) return found;
+      const found = refusedKeyIn(value[i]);
+      if (found !== null) return `[${i}]${found}`;
     }
     return null;
   }
-  for (const key of Object.keys(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (REFUSED_KEYS.includes(key)) return at;
-    const found = refusedKeyPath((value as Record<string, unknown>)[key], at);
-    if (found !== null) return found;
+  for (const key in value) {
+    if (REFUSED_KEYS.includes(key)) return `.${key}`;
+    const found = refusedKeyIn((value as Record<string, unknown>)[key]);
+    if (found !== null) return `.${key}${found}`;
   }
   return null;
 }
