@@ -4,7 +4,8 @@
 // Sizes: BENCH_N (deliveries, default 20000), BENCH_C (ceiling concurrency, default 64),
 // BENCH_ENDPOINTS (default 10), BENCH_BACKLOG (default 100000), BENCH_WARMUP (events discarded
 // before each Tern run, default a quarter of its events), BENCH_REPEATS (default 3),
-// BENCH_ISOLATION_REPEATS (isolation pairs, default 5).
+// BENCH_ISOLATION_REPEATS (isolation pairs, default 5), BENCH_TERN_MODES (the tern suite's runs,
+// default single,batch,split).
 'use strict';
 const { execFile: execFileCb } = require('node:child_process');
 const { join } = require('node:path');
@@ -384,9 +385,10 @@ async function backlog(receiver) {
       });
     }
     if (suites.includes('tern')) {
-      await ternBetweenCeilings(receiver, 'all', 0);
-      await ternBetweenCeilings(receiver, 'all', 100);
-      await ternBetweenCeilings(receiver, 'split', 0);
+      const modes = (process.env.BENCH_TERN_MODES || 'single,batch,split').split(',');
+      if (modes.includes('single')) await ternBetweenCeilings(receiver, 'all', 0);
+      if (modes.includes('batch')) await ternBetweenCeilings(receiver, 'all', 100);
+      if (modes.includes('split')) await ternBetweenCeilings(receiver, 'split', 0);
     }
     if (suites.includes('isolation')) await isolation(receiver);
     if (suites.includes('backlog')) await backlog(receiver);

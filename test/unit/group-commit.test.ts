@@ -83,3 +83,80 @@ test('a shared write whose failure is not worth retrying fails every submission 
   );
   assert.deepEqual(writes, [[1, 2, 3]]);
 });
+
+/** A GroupCommit whose writes take `ms` each, recording when each started and ended. */
+function timedWrites(ms: number, options: ConstructorParameters<typeof GroupCommit>[2]) {
+  const log: { subs: number[]; start: number; end: number }[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const gc = new GroupCommit<number, number>(
+    async (subs) => {
+      const entry = { subs, start: Date.now(), end: 0 };
+      log.push(entry);
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, ms));
+      inFlight--;
+      entry.end = Date.now();
+      return subs;
+    },
+    () => 1,
+    options,
+  );
+  return { gc, log, mostInFlight: () => mostInFlight };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('with overlapAfterMs, submissions wait for the write in flight and go together after it', async () => {
+  const { gc, log, mostInFlight } = timedWrites(30, {
+    maxItems: 100,
+    maxInFlight: 4,
+    overlapAfterMs: 10_000,
+  });
+  const first = gc.submit(1);
+  await tick();
+  await tick(); // the first write is under way
+  await Promise.all([first, gc.submit(2), gc.submit(3), gc.submit(4)]);
+  assert.deepEqual(
+    log.map((w) => w.subs),
+    [[1], [2, 3, 4]],
+  );
+  assert.equal(mostInFlight(), 1);
+});
+
+test('with overlapAfterMs, a write starts beside one in flight once the waiting items fill a write', async () => {
+  const { gc, log, mostInFlight } = timedWrites(30, {
+    maxItems: 2,
+    maxInFlight: 4,
+    overlapAfterMs: 10_000,
+  });
+  const first = gc.submit(1);
+  await tick();
+  await tick();
+  await Promise.all([first, gc.submit(2), gc.submit(3)]);
+  assert.deepEqual(
+    log.map((w) => w.subs),
+    [[1], [2, 3]],
+  );
+  assert.equal(mostInFlight(), 2);
+  assert.ok(log[1].start < log[0].end, 'the full write did not wait for the first');
+});
+
+test('with overlapAfterMs, a write starts beside a slow one once that has taken overlapAfterMs', async () => {
+  const { gc, log, mostInFlight } = timedWrites(300, {
+    maxItems: 100,
+    maxInFlight: 4,
+    overlapAfterMs: 40,
+  });
+  const first = gc.submit(1);
+  await tick();
+  await tick();
+  await Promise.all([first, gc.submit(2)]);
+  assert.deepEqual(
+    log.map((w) => w.subs),
+    [[1], [2]],
+  );
+  assert.equal(mostInFlight(), 2);
+  assert.ok(log[1].start >= log[0].start + 35, `waited ${log[1].start - log[0].start} ms`);
+  assert.ok(log[1].start < log[0].end, 'it did not wait for the slow write to end');
+});
