@@ -385,7 +385,11 @@ async function backlog(receiver) {
       });
     }
     if (suites.includes('tern')) {
-      const modes = (process.env.BENCH_TERN_MODES || 'single,batch,split').split(',');
+      const modes = (process.env.BENCH_TERN_MODES || 'single,batch,split')
+        .split(',')
+        .map((m) => m.trim());
+      const unknown = modes.filter((m) => !['single', 'batch', 'split'].includes(m));
+      if (unknown.length) throw new Error(`BENCH_TERN_MODES: unknown ${unknown.join(', ')}`);
       if (modes.includes('single')) await ternBetweenCeilings(receiver, 'all', 0);
       if (modes.includes('batch')) await ternBetweenCeilings(receiver, 'all', 100);
       if (modes.includes('split')) await ternBetweenCeilings(receiver, 'split', 0);

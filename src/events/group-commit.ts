@@ -11,11 +11,13 @@ export interface GroupCommitOptions {
   maxInFlight: number;
   /**
    * When set, a write starts beside others in flight only once the waiting submissions fill a
-   * write (maxItems), or once the oldest write in flight has taken this long (ms). Every write has
+   * write (maxItems), or once the latest write to start has taken this long (ms). Every write has
    * a cost of its own (a transaction, a commit's flush, round trips, a wake-up), so on a busy
-   * machine fewer, larger writes take less CPU per item than writes in parallel; a slow write still
-   * holds the others up for this long at most. Unset: a write starts whenever fewer than
-   * maxInFlight are in flight.
+   * machine fewer, larger writes take less CPU per item than writes in parallel; while fewer than
+   * maxInFlight are in flight, slow writes hold the others up for this long at most, and each write
+   * beside them still gathers what comes in for that long. Unset: a write starts whenever fewer
+   * than maxInFlight are in flight. (A shared write that fails is retried submission by submission,
+   * all at once, beside these limits.)
    */
   overlapAfterMs?: number;
   /**
@@ -37,11 +39,11 @@ export class GroupCommit<S, R> {
   private readonly queue: Waiting<S, R>[] = [];
   /** Items in `queue`. */
   private queued = 0;
-  /** When each write in flight started (Date.now()), oldest first. */
+  /** When each write in flight started (performance.now()), oldest first. */
   private readonly started: number[] = [];
   private inFlight = 0;
   private scheduled = false;
-  /** Wakes schedule() once the oldest write in flight has taken overlapAfterMs. */
+  /** Wakes schedule() once the latest write to start has taken overlapAfterMs. */
   private overlapTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -66,7 +68,7 @@ export class GroupCommit<S, R> {
     if (this.inFlight >= this.options.maxInFlight) return false;
     const after = this.options.overlapAfterMs;
     if (after === undefined || this.queued >= this.options.maxItems) return true;
-    const wait = this.started[0] + after - Date.now();
+    const wait = this.started[this.started.length - 1] + after - performance.now();
     if (wait <= 0) return true;
     this.overlapTimer ??= setTimeout(() => {
       this.overlapTimer = null;
@@ -99,7 +101,7 @@ export class GroupCommit<S, R> {
     }
     this.queued -= items;
     this.inFlight++;
-    const start = Date.now();
+    const start = performance.now();
     this.started.push(start);
     void this.run(group).finally(() => {
       this.inFlight--;

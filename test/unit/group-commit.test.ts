@@ -143,7 +143,7 @@ test('with overlapAfterMs, a write starts beside one in flight once the waiting 
 });
 
 test('with overlapAfterMs, a write starts beside a slow one once that has taken overlapAfterMs', async () => {
-  const { gc, log, mostInFlight } = timedWrites(300, {
+  const { gc, log, mostInFlight } = timedWrites(800, {
     maxItems: 100,
     maxInFlight: 4,
     overlapAfterMs: 40,

@@ -21,6 +21,6 @@ test('other keys and values are accepted, the refused names included as values',
     refusedKeyPath(JSON.parse('{"a":"constructor","b":["__proto__"],"c":{"Constructor":1}}')),
     null,
   );
-  for (const v of [null, undefined, 1, 'constructor', [], {}, Buffer.from('{"constructor":1}')])
+  for (const v of [null, undefined, 1, 'constructor', [], {}])
     assert.equal(refusedKeyPath(v), null);
 });
