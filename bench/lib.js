@@ -1,10 +1,10 @@
 // Shared pieces of the benchmarks: processes, a JSON client, databases, percentiles, CPU counters.
 'use strict';
 const { fork, spawn } = require('node:child_process');
-const { join } = require('node:path');
+const { basename, join } = require('node:path');
 const { createServer, connect } = require('node:net');
 const { Client } = require('pg');
-const { readFileSync, readdirSync } = require('node:fs');
+const { readFileSync, readdirSync, readlinkSync } = require('node:fs');
 
 const ROOT = join(__dirname, '..');
 const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -332,19 +332,43 @@ function cpuOf(pid) {
   return (Number(f[11]) + Number(f[12])) / TICK;
 }
 
+/** The fields of /proc/<pid>/stat after the command name (f[1] is the parent's pid). */
+function statFields(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
  * CPU seconds of every process whose command line starts with `command` ('postgres': backends,
- * WAL writer, checkpointer, autovacuum). A process that exits within the window takes its CPU with
- * it (an autovacuum worker): it is a floor.
+ * WAL writer, checkpointer, autovacuum), and of the server process that started them when its
+ * program is `command` too (Postgres' postmaster, whose command line is its path): its own, and
+ * what its children that have exited used (cutime, cstime), so a backend or an autovacuum worker
+ * that exits within a measured window still counts, instead of taking its CPU with it.
  */
 function commandCpu(command) {
   let t = 0;
+  const matched = new Set();
+  const parents = new Set();
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(command)) t += cpuOf(p);
+      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(command)) continue;
+      const f = statFields(p);
+      t += (Number(f[11]) + Number(f[12])) / TICK;
+      matched.add(p);
+      parents.add(f[1]);
     } catch {
       // gone meanwhile
+    }
+  }
+  for (const pp of parents) {
+    try {
+      if (basename(readlinkSync(`/proc/${pp}/exe`)) !== command) continue;
+      const f = statFields(pp);
+      if (!matched.has(pp)) t += (Number(f[11]) + Number(f[12])) / TICK;
+      t += (Number(f[13]) + Number(f[14])) / TICK;
+    } catch {
+      // gone, or not ours to read
     }
   }
   return t;
