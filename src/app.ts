@@ -9,11 +9,20 @@ import { TernConfig } from './config/config';
 import { validationPipe } from './common/validation';
 import { errorBody } from './common/http-error.filter';
 import { setupDocs } from './docs';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { mountDashboard } from './queue/dashboard';
 
 /** Body size the JSON parser accepts: the largest payload plus room for the envelope. */
 export function bodyLimit(config: TernConfig): number {
   return config.maxPayloadBytes + 64 * 1024;
+}
+
+/** body-parser's `verify`: refuses a body nested deeper than MAX_JSON_DEPTH (see the error handler). */
+function refuseDeepJson(_req: Request, _res: Response, bytes: Buffer): void {
+  if (jsonDeeperThan(bytes, MAX_JSON_DEPTH))
+    throw Object.assign(new Error(`Request body nests deeper than ${MAX_JSON_DEPTH} levels`), {
+      type: 'entity.too.deep',
+    });
 }
 
 export interface AppOptions {
@@ -46,10 +55,11 @@ export async function createApp(
     }
     next();
   });
-  const small = express.json({ limit: bodyLimit(config), strict: false });
+  const small = express.json({ limit: bodyLimit(config), strict: false, verify: refuseDeepJson });
   const batch = express.json({
     limit: bodyLimit(config) * 4 + config.maxBatchEvents * 1024,
     strict: false,
+    verify: refuseDeepJson,
   });
   app.use((req: Request, res: Response, next: NextFunction) =>
     (req.path.endsWith('/events/batch') ? batch : small)(req, res, next),
@@ -66,6 +76,8 @@ export async function createApp(
             { field: 'body', message: err.message },
           ]),
         );
+    } else if (err.type === 'entity.too.deep') {
+      res.status(400).json(errorBody(400, err.message, [{ field: 'body', message: err.message }]));
     } else if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
       res.status(415).json(errorBody(415, err.message));
     } else {

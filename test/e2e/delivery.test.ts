@@ -410,6 +410,15 @@ describe('ingestion', () => {
     assert.equal(big.body.statusCode, 413);
     const broken = await api.request('POST', `/v1/tenants/${tenantId}/events`, '{"type":', {});
     assert.equal(broken.status, 400);
+    // Nested deeper than the validation's recursive walks can go (a 500 before): refused, named.
+    const deep = (n: number) =>
+      `{"type":"order.paid","data":{"a":${'['.repeat(n)}${']'.repeat(n)}}}`;
+    const tooDeep = await api.request('POST', `/v1/tenants/${tenantId}/events`, deep(5_000), {});
+    assert.equal(tooDeep.status, 400);
+    assert.equal(tooDeep.body.details[0].field, 'body');
+    assert.match(tooDeep.body.message, /deeper than 128 levels/);
+    const deepEnough = await api.request('POST', `/v1/tenants/${tenantId}/events`, deep(120), {});
+    assert.equal(deepEnough.status, 202, JSON.stringify(deepEnough.body));
     // Keys the framework would drop without a word (the payload would change) are refused, named.
     for (const [path, body, field] of [
       [
@@ -436,7 +445,7 @@ describe('ingestion', () => {
     const { rows } = await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [
       tenantId,
     ]);
-    assert.equal(rows[0].n, 0);
+    assert.equal(rows[0].n, 1); // the 120 levels deep one
   });
 
   test('batch: all accepted in order, or none with the first bad item named', async () => {
