@@ -325,17 +325,18 @@ async function waitReceived(receiver, unique, timeoutMs) {
 
 const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
 
-/** User + system CPU seconds of one process (all its threads), from /proc. */
-function cpuOf(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
-
 /** The fields of /proc/<pid>/stat after the command name (f[1] is the parent's pid). */
 function statFields(pid) {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return s.slice(s.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User + system CPU seconds in statFields (utime, stime), or from `at` on: cutime, cstime. */
+const cpuIn = (f, at = 11) => (Number(f[at]) + Number(f[at + 1])) / TICK;
+
+/** User + system CPU seconds of one process (all its threads), from /proc. */
+function cpuOf(pid) {
+  return cpuIn(statFields(pid));
 }
 
 /**
@@ -354,7 +355,7 @@ function commandCpu(command) {
     try {
       if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(command)) continue;
       const f = statFields(p);
-      t += (Number(f[11]) + Number(f[12])) / TICK;
+      t += cpuIn(f);
       matched.add(p);
       parents.add(f[1]);
     } catch {
@@ -365,8 +366,8 @@ function commandCpu(command) {
     try {
       if (basename(readlinkSync(`/proc/${pp}/exe`)) !== command) continue;
       const f = statFields(pp);
-      if (!matched.has(pp)) t += (Number(f[11]) + Number(f[12])) / TICK;
-      t += (Number(f[13]) + Number(f[14])) / TICK;
+      if (!matched.has(pp)) t += cpuIn(f);
+      t += cpuIn(f, 13); // its exited children's
     } catch {
       // gone, or not ours to read
     }

@@ -17,7 +17,7 @@ export function bodyLimit(config: TernConfig): number {
   return config.maxPayloadBytes + 64 * 1024;
 }
 
-/** body-parser's `verify`: refuses a body nested deeper than MAX_JSON_DEPTH (see the error handler). */
+/** body-parser's `verify`: refuses a body nested past MAX_JSON_DEPTH (see the errors below). */
 function refuseDeepJson(_req: Request, _res: Response, bytes: Buffer): void {
   if (jsonDeeperThan(bytes, MAX_JSON_DEPTH))
     throw Object.assign(new Error(`Request body nests deeper than ${MAX_JSON_DEPTH} levels`), {

@@ -7,11 +7,12 @@
  */
 export const MAX_JSON_DEPTH = 128;
 
-/** Whether JSON text nests arrays and objects deeper than `limit` (brackets inside strings aside). */
+/** Whether JSON text nests arrays and objects deeper than `limit` (brackets in strings aside). */
 export function jsonDeeperThan(bytes: Uint8Array, limit: number): boolean {
   let depth = 0;
   let inString = false;
-  // UTF-8: no byte of a multi-byte character is below 0x80, so quotes and brackets are seen as such.
+  // UTF-8: no byte of a multi-byte character is below 0x80, so quotes and brackets are what they
+  // seem.
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i];
     if (inString) {

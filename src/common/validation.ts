@@ -3,10 +3,10 @@ import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem, invalid, TernError } from './errors';
 
 /**
- * Keys refused anywhere in a request body or query. Nest's ValidationPipe would delete them, at any depth, before
- * class-transformer saw the body (a guard against prototype pollution), so an event's `data` or a
- * JSON Schema would lose them without a word (a schema property named `constructor` would stop
- * being checked); class-transformer itself fails on some of them (a 500).
+ * Keys refused anywhere in a request body or query. Nest's ValidationPipe would delete them, at any
+ * depth, before class-transformer saw the body (a guard against prototype pollution), so an event's
+ * `data` or a JSON Schema would lose them without a word (a schema property named `constructor`
+ * would stop being checked); class-transformer itself fails on some of them (a 500).
  */
 export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 

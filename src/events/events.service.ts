@@ -78,9 +78,9 @@ export class EventsService {
    * Concurrent triggers are written together: one write for many requests (group commit). One
    * write at a time, so each gathers every request that came in meanwhile: a second goes beside it
    * only for a backlog that fills a write, or once the latest write has run OVERLAP_AFTER_MS (a
-   * slow write holds the others up no longer). With four at once, as before, 32 callers' single events went in writes
-   * of about 10 instead of 16, and each cost Postgres about half as much CPU again (bench/README.md,
-   * ninth session).
+   * slow write holds the others up no longer). With four at once, as before, 32 callers' single
+   * events went in writes of about 10 instead of 16, and each cost Postgres about half as much CPU
+   * again (bench/README.md, ninth session).
    */
   private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
     (submissions) => this.writeSubmissions(submissions),

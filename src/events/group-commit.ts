@@ -39,9 +39,8 @@ export class GroupCommit<S, R> {
   private readonly queue: Waiting<S, R>[] = [];
   /** Items in `queue`. */
   private queued = 0;
-  /** When each write in flight started (performance.now()), oldest first. */
+  /** When each write in flight started (performance.now()), oldest first: one per write. */
   private readonly started: number[] = [];
-  private inFlight = 0;
   private scheduled = false;
   /** Wakes schedule() once the latest write to start has taken overlapAfterMs. */
   private overlapTimer: NodeJS.Timeout | null = null;
@@ -64,8 +63,9 @@ export class GroupCommit<S, R> {
 
   /** Whether a write may start now (see maxInFlight and overlapAfterMs). */
   private mayStart(): boolean {
-    if (this.inFlight === 0) return true;
-    if (this.inFlight >= this.options.maxInFlight) return false;
+    const inFlight = this.started.length;
+    if (inFlight === 0) return true;
+    if (inFlight >= this.options.maxInFlight) return false;
     const after = this.options.overlapAfterMs;
     if (after === undefined || this.queued >= this.options.maxItems) return true;
     const wait = this.started[this.started.length - 1] + after - performance.now();
@@ -100,11 +100,9 @@ export class GroupCommit<S, R> {
       group.push(w);
     }
     this.queued -= items;
-    this.inFlight++;
     const start = performance.now();
     this.started.push(start);
     void this.run(group).finally(() => {
-      this.inFlight--;
       this.started.splice(this.started.indexOf(start), 1); // equal times are interchangeable
       this.schedule();
     });
