@@ -1,12 +1,15 @@
 // What happens to an endpoint's deliveries when the endpoint changes state: paused while it is
 // disabled, resumed when it is enabled again, cancelled when it is deleted.
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
 
 @Injectable()
 export class DeliveryLifecycleService {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly dataSource: DataSource,
+  ) {}
   /**
    * Disabled endpoint: its waiting deliveries stop (kept as `paused`). One in flight finishes its
    * attempt; its result write makes a retry `paused` instead. Returns how many.
@@ -28,6 +31,34 @@ export class DeliveryLifecycleService {
       [endpointId],
     );
     return (rows as { id: string }[]).map((r) => r.id);
+  }
+
+  /**
+   * Paused deliveries of enabled endpoints, paused at least `graceMs` ago, made due now (`limit` at
+   * most); returns them ([id, endpointId]) to wake. The statements that write `paused` read the
+   * endpoint without a lock: an ingest's fan-out, a claim or a result write that read it disabled
+   * just before a re-enable committed can commit its `paused` row after the re-enable's resume
+   * (resumeEndpoint) has run, and that delivery would wait for the next disable and enable. The
+   * sweeper repairs such rows (SweeperService). A row made pending for an endpoint disabled again
+   * meanwhile is parked by its claim, which reads the endpoint again.
+   */
+  async resumeStranded(limit: number, graceMs: number): Promise<[string, string][]> {
+    const [rows]: [{ id: string; endpoint_id: string }[]] = await this.dataSource.query(
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
+         FROM (SELECT p.id
+                 FROM endpoints ep
+                 CROSS JOIN LATERAL (
+                   SELECT id FROM deliveries
+                    WHERE endpoint_id = ep.id AND status = 'paused'
+                      AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
+                    LIMIT $1) p
+                WHERE ep.enabled AND ep.deleted_at IS NULL
+                LIMIT $1) stranded
+        WHERE d.id = stranded.id AND d.status = 'paused'
+        RETURNING d.id, d.endpoint_id`,
+      [limit, graceMs],
+    );
+    return rows.map((r) => [r.id, r.endpoint_id]);
   }
 
   /** Deleted endpoint: everything not finished is cancelled. Returns how many. */
