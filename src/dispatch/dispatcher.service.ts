@@ -93,7 +93,10 @@ interface EndpointState {
   failing: number;
   /** When a send last came back, or went out while none was out (see parked). */
   progressAt: number;
-  /** An HTTP answer has come back from it since this line was made (see lineBound). */
+  /**
+   * An HTTP answer has come back from it since this line was made, or in the ANSWER_MEMORY_MS
+   * before (see lineBound).
+   */
   answered: boolean;
   rate: number | null;
   tokens: number;
