@@ -39,22 +39,25 @@ export class DeliveryLifecycleService {
    * endpoint without a lock: an ingest's fan-out, a claim or a result write that read it disabled
    * just before a re-enable committed can commit its `paused` row after the re-enable's resume
    * (resumeEndpoint) has run, and that delivery would wait for the next disable and enable. The
-   * sweeper repairs such rows (SweeperService). A row made pending for an endpoint disabled again
-   * meanwhile is parked by its claim, which reads the endpoint again.
+   * sweeper repairs such rows (SweeperService). A row made pending here for an endpoint disabled
+   * again meanwhile is parked by its claim, which reads the endpoint again (a manual retry's or a
+   * `webhook.test`'s is sent, as it would have been). The rows are reached, and locked, by primary
+   * key in id order, as the other statements that lock many deliveries take them.
    */
   async resumeStranded(limit: number, graceMs: number): Promise<[string, string][]> {
     const [rows]: [{ id: string; endpoint_id: string }[]] = await this.dataSource.query(
       `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
-         FROM (SELECT p.id
-                 FROM endpoints ep
-                 CROSS JOIN LATERAL (
-                   SELECT id FROM deliveries
-                    WHERE endpoint_id = ep.id AND status = 'paused'
-                      AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
-                    LIMIT $1) p
-                WHERE ep.enabled AND ep.deleted_at IS NULL
-                LIMIT $1) stranded
-        WHERE d.id = stranded.id AND d.status = 'paused'
+        WHERE d.id = ANY(ARRAY(
+                SELECT p.id
+                  FROM endpoints ep
+                  CROSS JOIN LATERAL (
+                    SELECT id FROM deliveries
+                     WHERE endpoint_id = ep.id AND status = 'paused'
+                       AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
+                     LIMIT $1) p
+                 WHERE ep.enabled AND ep.deleted_at IS NULL
+                 LIMIT $1))
+          AND d.status = 'paused'
         RETURNING d.id, d.endpoint_id`,
       [limit, graceMs],
     );

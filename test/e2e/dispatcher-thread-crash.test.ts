@@ -1,10 +1,11 @@
 // `npm start` runs the dispatcher on a worker thread. If that thread dies of an uncaught error, the
 // process must not live on as an API that accepts events nobody sends: it exits (code 1, the reason
-// on stderr), so a supervisor restarts it, and the restarted process delivers what was accepted,
-// the attempt that was in flight included (its lease expires and the sweeper makes it due again).
+// on stderr), so a supervisor restarts it, and the restarted process (same database and queue)
+// delivers what was accepted, the attempt that was in flight included (its lease expires and the
+// sweeper makes it due again).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { ServerResponse } from 'node:http';
 import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,15 +17,19 @@ import {
   createEndpoint,
   createEventType,
   createTenant,
+  dropQueue,
   eventually,
   freePort,
   freshDatabase,
   Receiver,
+  spawnTern,
   startReceiver,
   testEnv,
 } from '../support/harness';
 
 let db: { url: string; drop: () => Promise<void> };
+/** Both processes' settings: the same database and queue. */
+let env: Record<string, string>;
 let rcv: Receiver;
 let pg: Client;
 const children: ChildProcess[] = [];
@@ -34,6 +39,8 @@ const crashFile = join(tmpdir(), `tern-crash-${process.pid}`);
 
 before(async () => {
   db = await freshDatabase();
+  // A timeout the crash comes well within, and a short lease after it (6 s).
+  env = testEnv(db.url, { DELIVERY_TIMEOUT_MS: '5000', LEASE_MARGIN_MS: '1000' });
   rcv = await startReceiver((_req, res) => {
     if (hold) held.push(res);
     else res.end('ok');
@@ -48,29 +55,18 @@ after(async () => {
   rmSync(crashFile, { force: true });
   await pg?.end();
   await rcv?.close();
+  if (env) await dropQueue(env.QUEUE_PREFIX);
   await db?.drop();
 });
 
 /** `npm start` (dist/src/main.js, TERN_ROLE=all) on a free port; its stderr is collected. */
-async function start(env: Record<string, string>): Promise<{
+async function start(extra: Record<string, string>): Promise<{
   child: ChildProcess;
   api: Api;
   stderr: () => string;
 }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      ...testEnv(db.url),
-      TERN_ROLE: 'all',
-      PORT: String(port),
-      DELIVERY_TIMEOUT_MS: '2000',
-      LEASE_MARGIN_MS: '1000',
-      SWEEP_INTERVAL_MS: '500',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnTern('all', { ...env, PORT: String(port), ...extra }, 'pipe');
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -2,8 +2,8 @@
 // re-enable committed. The re-enable's resume (one UPDATE of the endpoint's paused deliveries, in
 // the PATCH's transaction) cannot see a row that commits after it has run, so such a delivery
 // would wait paused on an enabled endpoint until the next disable and enable. The sweeper resumes
-// it (DeliveryLifecycleService.resumeStranded). The race is made here by holding the re-enable's
-// transaction open, with the statements the PATCH runs, while an event is ingested.
+// it (DeliveryLifecycleService.resumeStranded). The race is made here by holding a real PATCH's
+// transaction open, after it has enabled the endpoint, while an event is ingested.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'pg';
@@ -22,8 +22,13 @@ let t: RunningTern;
 let rcv: Receiver;
 
 before(async () => {
-  // Sweeps every 200 ms; the look for stranded deliveries every tenth, with a grace of 2 s.
-  t = await startTern({ SWEEP_INTERVAL_MS: '200' });
+  // Sweeps every 200 ms; the look for stranded deliveries every tenth, for rows paused a lease's
+  // length ago (1 s of timeout and 1 s of margin here).
+  t = await startTern({
+    SWEEP_INTERVAL_MS: '200',
+    DELIVERY_TIMEOUT_MS: '1000',
+    LEASE_MARGIN_MS: '1000',
+  });
   rcv = await startReceiver();
   await createEventType(t.api, 'order.paid');
 });
@@ -49,57 +54,73 @@ test('a delivery written paused while its endpoint was being re-enabled is sent 
       (await api.patch(`/v1/tenants/${tenant.id}/endpoints/${id}`, { enabled: false })).status,
       200,
     );
-
-  const reEnable = new Client({ connectionString: t.databaseUrl });
-  await reEnable.connect();
-  try {
-    await reEnable.query('BEGIN');
-    await reEnable.query(
-      `UPDATE endpoints SET enabled = true, disabled_reason = NULL, consecutive_failures = 0,
-              updated_at = now() WHERE id = $1`,
-      [ep.id],
-    );
-    await reEnable.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
-        WHERE endpoint_id = $1 AND status = 'paused'`,
-      [ep.id],
-    );
-    // The ingest reads the endpoint as it was before the re-enable commits: disabled.
+  const trigger = async (n: number) => {
     const ev = await api.post(`/v1/tenants/${tenant.id}/events`, {
       type: 'order.paid',
-      data: { n: 1 },
+      data: { n },
     });
     assert.equal(ev.status, 202, JSON.stringify(ev.body));
-    const byEndpoint = new Map<string, { id: string; status: string }>(
+    return new Map<string, { id: string; status: string }>(
       ev.body.deliveries.map((d: any) => [d.endpointId, d]),
     );
-    assert.equal(byEndpoint.get(ep.id)?.status, 'paused', 'written paused: the race happened');
-    await reEnable.query('COMMIT');
+  };
+  const first = await trigger(1);
+  assert.equal(first.get(ep.id)!.status, 'paused');
 
-    const endpoint = (await api.get(`/v1/tenants/${tenant.id}/endpoints/${ep.id}`)).body;
-    assert.equal(endpoint.enabled, true);
-    const id = byEndpoint.get(ep.id)!.id;
-    const d = await eventually(
+  // Holding the first paused delivery's row makes the PATCH wait inside its transaction, after it
+  // has enabled the endpoint and while its resume (one UPDATE of the paused deliveries) waits.
+  const side = new Client({ connectionString: t.databaseUrl });
+  await side.connect();
+  try {
+    await side.query('BEGIN');
+    await side.query('SELECT id FROM deliveries WHERE id = $1 FOR UPDATE', [first.get(ep.id)!.id]);
+    const patch = api.patch(`/v1/tenants/${tenant.id}/endpoints/${ep.id}`, { enabled: true });
+    // (pg_stat_activity is read once per transaction: not on the side connection, which is in one.)
+    await eventually(
       async () => {
-        const x = (await api.get(`/v1/tenants/${tenant.id}/deliveries/${id}`)).body;
-        return x.status === 'succeeded' && x;
+        const watch = new Client({ connectionString: t.databaseUrl });
+        await watch.connect();
+        try {
+          const { rowCount } = await watch.query(
+            `SELECT 1 FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%endpoint_id = $1 AND status = ''paused'' RETURNING id'`,
+          );
+          return rowCount === 1;
+        } finally {
+          await watch.end();
+        }
       },
-      10_000,
-      'the stranded delivery sent',
+      5_000,
+      'the re-enable waiting in its resume',
     );
-    assert.equal(d.attempts.length, 1);
-    assert.equal(rcv.requests.filter((r) => r.url === '/re-enabled').length, 1);
+    // The ingest reads the endpoint as it was before the re-enable commits: disabled.
+    const second = await trigger(2);
+    assert.equal(second.get(ep.id)!.status, 'paused', 'written paused: the race happened');
+    await side.query('COMMIT');
+    assert.equal((await patch).status, 200);
 
-    // The endpoint that stayed disabled keeps its delivery paused, sweeps later.
-    await new Promise((r) => setTimeout(r, 2_500));
-    const still = byEndpoint.get(stays.id)!.id;
-    assert.equal(
-      (await api.get(`/v1/tenants/${tenant.id}/deliveries/${still}`)).body.status,
-      'paused',
-    );
+    for (const d of [first, second]) {
+      const id = d.get(ep.id)!.id;
+      const x = await eventually(
+        async () => {
+          const r = (await api.get(`/v1/tenants/${tenant.id}/deliveries/${id}`)).body;
+          return r.status === 'succeeded' && r;
+        },
+        10_000,
+        `${id} sent`,
+      );
+      assert.equal(x.attempts.length, 1);
+    }
+    assert.equal(rcv.requests.filter((r) => r.url === '/re-enabled').length, 2);
+    // The endpoint that stayed disabled keeps its deliveries paused: the same sweeps passed them.
+    for (const d of [first, second])
+      assert.equal(
+        (await api.get(`/v1/tenants/${tenant.id}/deliveries/${d.get(stays.id)!.id}`)).body.status,
+        'paused',
+      );
     assert.equal(rcv.requests.filter((r) => r.url === '/stays-disabled').length, 0);
   } finally {
-    await reEnable.query('ROLLBACK').catch(() => undefined);
-    await reEnable.end();
+    await side.query('ROLLBACK').catch(() => undefined);
+    await side.end();
   }
 });

@@ -97,7 +97,7 @@ export async function startTern(
  * Deletes every Redis key under a queue prefix: a closed test Tern leaves none behind (Bull keeps
  * its job id counter, failed jobs and delayed retries otherwise).
  */
-async function dropQueue(prefix: string): Promise<void> {
+export async function dropQueue(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
@@ -271,12 +271,13 @@ export async function eventually<T>(
 export function spawnTern(
   role: 'all' | 'api' | 'worker',
   env: Record<string, string>,
+  stderr: 'inherit' | 'pipe' = 'inherit',
 ): ChildProcess {
   const entry = role === 'worker' ? 'worker.js' : 'main.js';
   const dist = join(__dirname, '..', '..', 'src');
   return spawn(process.execPath, [join(dist, entry)], {
     env: { ...process.env, ...env, TERN_ROLE: role === 'worker' ? 'worker' : role },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', stderr],
   });
 }
 
