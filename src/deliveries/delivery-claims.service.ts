@@ -22,7 +22,6 @@ export interface ClaimedDelivery {
   url: string;
   headers: Record<string, string>;
   secrets: string[];
-  endpointEnabled: boolean;
   rateLimitPerSecond: number | null;
 }
 
@@ -35,7 +34,7 @@ export interface AttemptRecord {
   statusCode: number | null;
   responseBody: string | null;
   error: string | null;
-  /** The delivery's new state. */
+  /** The delivery's new state (a retry's `pending` is written `paused` for a disabled endpoint). */
   status: 'succeeded' | 'pending' | 'failed' | 'paused';
   /** When status is pending: how long from now (Postgres' now) until the next attempt. */
   retryInMs: number | null;
@@ -86,7 +85,7 @@ const CLAIM = preparedStatement(
                d.is_alert, d.manual_retry, due.sendable
    )
    SELECT c.id, c.tenant_id, c.event_id, c.endpoint_id, c.event_type, c.attempts, c.max_attempts,
-          c.is_alert, c.manual_retry, e.body, ep.url, ep.headers, ep.secret, ep.enabled,
+          c.is_alert, c.manual_retry, e.body, ep.url, ep.headers, ep.secret,
           ep.rate_limit_per_second,
           CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS previous_secret
      FROM changed c
@@ -121,7 +120,7 @@ const RECORD = preparedStatement(
             last_error = r.error, updated_at = now()
        FROM r
       WHERE d.id = ANY($1::text[]) AND d.id = r.id AND d.claim_id = r.claim_id
-     RETURNING d.id
+     RETURNING d.id, d.status
    ), ins AS (
      INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, status_code, response_body, error)
      SELECT r.attempt_id, r.id, r.attempt, r.started_at, r.duration_ms, r.status_code, r.response_body, r.error
@@ -130,7 +129,7 @@ const RECORD = preparedStatement(
      UPDATE endpoints SET consecutive_failures = 0
       WHERE id = ANY($12::text[]) AND consecutive_failures > 0
    )
-   SELECT id FROM upd`,
+   SELECT id, status FROM upd`,
 );
 
 /** Gives claims back unsent (see unclaim); like the claim, it writes no index entry. */
@@ -184,7 +183,6 @@ export class DeliveryClaimsService {
       url: r.url,
       headers: r.headers ?? {},
       secrets: r.previous_secret ? [r.secret, r.previous_secret] : [r.secret],
-      endpointEnabled: r.enabled,
       rateLimitPerSecond: r.rate_limit_per_second,
     }));
   }
@@ -207,33 +205,38 @@ export class DeliveryClaimsService {
 
   /**
    * Records attempts and moves their deliveries on, in one statement. Only rows whose claim is
-   * still ours are written; returns the ids that were. As in claim, deliveries are reached by id
+   * still ours are written; returns the ids that were, with the status each was given (a retry is
+   * written `paused` if its endpoint is disabled by then). As in claim, deliveries are reached by id
    * only (`= ANY`), and each endpoint by its key.
    */
-  async record(unordered: AttemptRecord[]): Promise<Set<string>> {
-    if (unordered.length === 0) return new Set();
+  async record(unordered: AttemptRecord[]): Promise<Map<string, AttemptRecord['status']>> {
+    if (unordered.length === 0) return new Map();
     const results = inIdOrder(unordered, (r) => r.deliveryId);
     const col = <T>(f: (r: AttemptRecord) => T) => results.map(f);
     const succeededEndpoints = [
       ...new Set(results.filter((r) => r.status === 'succeeded').map((r) => r.endpointId)),
     ];
-    const rows: { id: string }[] = await runPrepared(this.dataSource, RECORD, [
-      col((r) => r.deliveryId),
-      col((r) => r.claimId),
-      col((r) => r.status),
-      col((r) => (r.retryInMs === null ? null : Math.round(r.retryInMs))),
-      col((r) => r.statusCode),
-      col((r) => r.error),
-      col((r) => r.attempt),
-      col((r) => Math.round(r.durationMs)),
-      col((r) => r.responseBody),
-      col((r) => r.startedAt),
-      col(() => newId('att')),
-      succeededEndpoints,
-      col((r) => r.maxAttemptsAtLeast),
-      col((r) => r.endpointId),
-    ]);
-    return new Set(rows.map((r) => r.id));
+    const rows: { id: string; status: AttemptRecord['status'] }[] = await runPrepared(
+      this.dataSource,
+      RECORD,
+      [
+        col((r) => r.deliveryId),
+        col((r) => r.claimId),
+        col((r) => r.status),
+        col((r) => (r.retryInMs === null ? null : Math.round(r.retryInMs))),
+        col((r) => r.statusCode),
+        col((r) => r.error),
+        col((r) => r.attempt),
+        col((r) => Math.round(r.durationMs)),
+        col((r) => r.responseBody),
+        col((r) => r.startedAt),
+        col(() => newId('att')),
+        succeededEndpoints,
+        col((r) => r.maxAttemptsAtLeast),
+        col((r) => r.endpointId),
+      ],
+    );
+    return new Map(rows.map((r) => [r.id, r.status]));
   }
 
   /**

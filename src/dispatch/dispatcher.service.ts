@@ -701,7 +701,6 @@ export class DispatcherService implements BeforeApplicationShutdown {
       {
         attempts: d.attempt,
         maxAttempts: interrupted ? Math.max(d.maxAttempts, d.attempt + 1) : d.maxAttempts,
-        endpointEnabled: d.endpointEnabled,
         manualRetry: d.manualRetry,
         isAlert: d.isAlert,
       },
@@ -766,7 +765,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
   }
 
   private async writeBatch(batch: PendingResult[]): Promise<void> {
-    let written = new Set<string>();
+    let written = new Map<string, AttemptRecord['status']>();
     try {
       written = await whileUnreachable(
         () => this.claims.record(batch.map((b) => b.record)),
@@ -785,7 +784,8 @@ export class DispatcherService implements BeforeApplicationShutdown {
       if (!isDependencyFailure(e) && batch.length > 1) {
         for (const b of batch) {
           try {
-            for (const id of await this.claims.record([b.record])) written.add(id);
+            for (const [id, status] of await this.claims.record([b.record]))
+              written.set(id, status);
           } catch (err) {
             this.logger.error(
               { err, deliveryId: b.claimed.id },
@@ -797,6 +797,10 @@ export class DispatcherService implements BeforeApplicationShutdown {
     }
     for (const b of batch) this.known.delete(b.claimed.id);
     const recorded = batch.filter((b) => written.has(b.claimed.id));
+    // A retry written paused (its endpoint disabled by then) has no next attempt to wake.
+    for (const b of recorded)
+      if (written.get(b.claimed.id) === 'paused' && b.outcome.status === 'pending')
+        b.outcome = { ...b.outcome, status: 'paused', retryInMs: null };
     // Wake-ups and alerts run beside the next write, not in front of it: a slow Redis must not
     // hold results back until their leases expire.
     const after = this.outcomes

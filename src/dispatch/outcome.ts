@@ -12,7 +12,6 @@ export interface DeliveryState {
   /** Attempts made, including the one just finished. */
   attempts: number;
   maxAttempts: number;
-  endpointEnabled: boolean;
   manualRetry: boolean;
   isAlert: boolean;
 }
@@ -70,15 +69,9 @@ export function decideOutcome(
         )
       : null;
   if (delay !== null) {
-    if (!state.endpointEnabled) {
-      return {
-        status: 'paused',
-        retryInMs: null,
-        disableEndpoint: null,
-        exhausted: false,
-        raiseAlert: false,
-      };
-    }
+    // A retry. If the endpoint is disabled when the result is written, it waits paused instead:
+    // the result write reads the endpoint then (DeliveryClaimsService.record), not as it was at
+    // the claim, so one re-enabled during the attempt retries.
     return {
       status: 'pending',
       retryInMs: delay,

@@ -132,3 +132,57 @@ test('a paused delivery retried by hand that fails again waits paused, its sched
     'not failed: it resumes with its schedule when the endpoint is enabled',
   );
 });
+
+test('a manual retry to a disabled endpoint that is re-enabled during the attempt retries when it fails', async () => {
+  const { id: tenantId, api } = await tenantApi();
+  let calls = 0;
+  let held: ((code: number) => void) | null = null;
+  rcv.respond((r, res) => {
+    if (!r.url.startsWith('/reenabled')) return void res.end('ok');
+    calls++;
+    if (calls === 1) {
+      res.statusCode = 410; // disables the endpoint, the delivery waits paused
+      return void res.end();
+    }
+    if (calls === 2) {
+      held = (code) => {
+        res.statusCode = code;
+        res.end();
+      };
+      return;
+    }
+    res.end('ok');
+  });
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}/reenabled`,
+    eventTypes: ['order.paid'],
+  });
+  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
+  const id = ev.body.deliveries[0].id;
+  await eventually(
+    async () => (await statusOf(api, tenantId, id)) === 'paused',
+    5000,
+    'paused by 410',
+  );
+  // Claimed while the endpoint is disabled (a manual retry is sent all the same)...
+  assert.equal((await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`)).status, 202);
+  await eventually(async () => held !== null, 5000, 'the manual attempt in flight');
+  // ...and the endpoint is enabled before its answer, a failure, comes back.
+  const patch = await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, { enabled: true });
+  assert.equal(patch.status, 200);
+  held!(500);
+  // A retry on the schedule, not a wait in `paused` on an enabled endpoint (the sweeper is out of
+  // the way here: only the result write can decide).
+  const d = await eventually(
+    async () => {
+      const x = (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body;
+      return x.status === 'succeeded' && x;
+    },
+    5000,
+    'the retry after the failed manual attempt',
+  );
+  assert.deepEqual(
+    d.attempts.map((a: any) => a.statusCode),
+    [410, 500, 200],
+  );
+});

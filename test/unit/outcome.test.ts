@@ -6,7 +6,6 @@ const schedule = [1000, 5000, 30_000, 120_000];
 const state = (over: Partial<DeliveryState> = {}): DeliveryState => ({
   attempts: 1,
   maxAttempts: 5,
-  endpointEnabled: true,
   manualRetry: false,
   isAlert: false,
   ...over,
@@ -99,11 +98,13 @@ test('Retry-After counts on 429 and 503 only, capped at the longest step', () =>
   assert.equal(r500.retryInMs, 1000);
 });
 
-test('a failure while the endpoint is disabled pauses instead of retrying', () => {
+test('a failure with attempts left is a retry: whether the endpoint is disabled is read when the result is written', () => {
   const o = decideOutcome(
     { statusCode: 500, retryAfterMs: null },
-    state({ endpointEnabled: false }),
+    state({ manualRetry: true }),
     schedule,
+    noJitter,
   );
-  assert.equal(o.status, 'paused');
+  assert.equal(o.status, 'pending');
+  assert.equal(o.retryInMs, 1000);
 });

@@ -57,7 +57,6 @@ const claimed = (headers: Record<string, string>): ClaimedDelivery => ({
   url: 'http://x',
   headers,
   secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0'],
-  endpointEnabled: true,
   rateLimitPerSecond: null,
 });
 
