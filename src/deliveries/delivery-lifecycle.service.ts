@@ -64,6 +64,34 @@ export class DeliveryLifecycleService {
     return rows.map((r) => [r.id, r.endpoint_id]);
   }
 
+  /**
+   * Paused deliveries of endpoints deleted in the last day, paused at least `graceMs` ago,
+   * cancelled (`limit` at most); returns how many. The same race as resumeStranded's, against a
+   * delete: a write that read the endpoint before its delete committed can commit a `paused` row
+   * after the delete's cancelEndpoint has run. (A `pending` one is cancelled by its claim.) The race
+   * lasts as long as a statement, so a day back is ample, and keeps the look off the endpoints
+   * deleted long ago.
+   */
+  async cancelStranded(limit: number, graceMs: number): Promise<number> {
+    const [, count] = await this.dataSource.query(
+      `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
+        WHERE d.id = ANY(ARRAY(
+                SELECT p.id
+                  FROM endpoints ep
+                  CROSS JOIN LATERAL (
+                    SELECT id FROM deliveries
+                     WHERE endpoint_id = ep.id AND status = 'paused'
+                       AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
+                     LIMIT $1) p
+                 WHERE ep.deleted_at > now() - interval '1 day'
+                 LIMIT $1))
+          AND d.status = 'paused'`,
+      [limit, graceMs],
+    );
+    if (count) this.metrics.deliveryOutcome('cancelled', count);
+    return count ?? 0;
+  }
+
   /** Deleted endpoint: everything not finished is cancelled. Returns how many. */
   async cancelEndpoint(manager: EntityManager, endpointId: string): Promise<number> {
     const [, count] = await manager.query(

@@ -117,21 +117,23 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Resumes deliveries left paused on an enabled endpoint (DeliveryLifecycleService.resumeStranded)
-   * and wakes them. Only rows paused a lease's length ago at least (`grace` if longer): by then a
-   * 410's result, written paused, has been followed by its endpoint's disable (DeliveryOutcomes),
-   * unless that disable failed, and then the delivery is sent again and its 410 disables the
-   * endpoint anew. A failure here is logged and leaves the rest of the sweep as it was.
+   * and wakes them, and cancels those left paused on a deleted one (cancelStranded). Only rows
+   * paused a lease's length ago at least (`grace` if longer): by then a 410's result, written
+   * paused, has been followed by its endpoint's disable (DeliveryOutcomes), unless that disable
+   * failed, and then the delivery is sent again and its 410 disables the endpoint anew. A failure
+   * here is logged and leaves the rest of the sweep as it was.
    */
   private async resumeStranded(grace: number): Promise<number> {
+    const after = Math.max(grace, this.config.leaseMs);
     try {
-      const stranded = await this.lifecycle.resumeStranded(
-        BATCH,
-        Math.max(grace, this.config.leaseMs),
-      );
+      const stranded = await this.lifecycle.resumeStranded(BATCH, after);
       await this.reoffer(
         stranded,
         `${stranded.length} deliveries left paused on an enabled endpoint`,
       );
+      const cancelled = await this.lifecycle.cancelStranded(BATCH, after);
+      if (cancelled > 0)
+        this.logger.warn(`cancelled ${cancelled} deliveries left paused on a deleted endpoint`);
       return stranded.length;
     } catch (e) {
       this.logger.warn(`could not resume deliveries left paused: ${(e as Error).message}`);

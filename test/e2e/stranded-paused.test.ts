@@ -21,6 +21,30 @@ import {
 let t: RunningTern;
 let rcv: Receiver;
 
+/**
+ * Waits until a statement ending with `tail` waits for a lock. (pg_stat_activity is read once per
+ * transaction: so from a connection of its own, not from one holding the lock in a transaction.)
+ */
+async function waitingOnLock(tail: string): Promise<void> {
+  await eventually(
+    async () => {
+      const watch = new Client({ connectionString: t.databaseUrl });
+      await watch.connect();
+      try {
+        const { rowCount } = await watch.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1`,
+          [tail],
+        );
+        return rowCount === 1;
+      } finally {
+        await watch.end();
+      }
+    },
+    5_000,
+    `a statement waiting for a lock: ...${tail}`,
+  );
+}
+
 before(async () => {
   // Sweeps every 200 ms; the look for stranded deliveries every tenth, for rows paused a lease's
   // length ago (1 s of timeout and 1 s of margin here).
@@ -75,24 +99,7 @@ test('a delivery written paused while its endpoint was being re-enabled is sent 
     await side.query('BEGIN');
     await side.query('SELECT id FROM deliveries WHERE id = $1 FOR UPDATE', [first.get(ep.id)!.id]);
     const patch = api.patch(`/v1/tenants/${tenant.id}/endpoints/${ep.id}`, { enabled: true });
-    // (pg_stat_activity is read once per transaction: not on the side connection, which is in one.)
-    await eventually(
-      async () => {
-        const watch = new Client({ connectionString: t.databaseUrl });
-        await watch.connect();
-        try {
-          const { rowCount } = await watch.query(
-            `SELECT 1 FROM pg_stat_activity
-              WHERE wait_event_type = 'Lock' AND query LIKE '%endpoint_id = $1 AND status = ''paused'' RETURNING id'`,
-          );
-          return rowCount === 1;
-        } finally {
-          await watch.end();
-        }
-      },
-      5_000,
-      'the re-enable waiting in its resume',
-    );
+    await waitingOnLock(`endpoint_id = $1 AND status = 'paused' RETURNING id`);
     // The ingest reads the endpoint as it was before the re-enable commits: disabled.
     const second = await trigger(2);
     assert.equal(second.get(ep.id)!.status, 'paused', 'written paused: the race happened');
@@ -119,6 +126,50 @@ test('a delivery written paused while its endpoint was being re-enabled is sent 
         'paused',
       );
     assert.equal(rcv.requests.filter((r) => r.url === '/stays-disabled').length, 0);
+  } finally {
+    await side.query('ROLLBACK').catch(() => undefined);
+    await side.end();
+  }
+});
+
+test('a delivery written paused while its endpoint was being deleted is cancelled', async () => {
+  const tenant = await createTenant(t.api);
+  const api = t.api.as(tenant.apiKey);
+  const ep = await createEndpoint(api, tenant.id, {
+    url: `${rcv.url}/deleted`,
+    eventTypes: ['order.paid'],
+  });
+  assert.equal(
+    (await api.patch(`/v1/tenants/${tenant.id}/endpoints/${ep.id}`, { enabled: false })).status,
+    200,
+  );
+  const trigger = async (n: number) => {
+    const ev = await api.post(`/v1/tenants/${tenant.id}/events`, {
+      type: 'order.paid',
+      data: { n },
+    });
+    assert.equal(ev.status, 202, JSON.stringify(ev.body));
+    assert.equal(ev.body.deliveries[0].status, 'paused');
+    return ev.body.deliveries[0].id as string;
+  };
+  const first = await trigger(1);
+  // Holding the first delivery's row makes the DELETE wait inside its transaction, in its cancel.
+  const side = new Client({ connectionString: t.databaseUrl });
+  await side.connect();
+  try {
+    await side.query('BEGIN');
+    await side.query('SELECT id FROM deliveries WHERE id = $1 FOR UPDATE', [first]);
+    const del = api.delete(`/v1/tenants/${tenant.id}/endpoints/${ep.id}`);
+    await waitingOnLock(`status IN ('pending', 'paused', 'sending')`);
+    // The ingest still sees the endpoint and its subscription: the delete has not committed.
+    const second = await trigger(2);
+    await side.query('COMMIT');
+    assert.equal((await del).status, 204);
+    const statusOf = async (id: string) =>
+      (await api.get(`/v1/tenants/${tenant.id}/deliveries/${id}`)).body.status;
+    assert.equal(await statusOf(first), 'cancelled', 'cancelled by the delete');
+    await eventually(async () => (await statusOf(second)) === 'cancelled', 10_000, 'cancelled');
+    assert.equal(rcv.requests.filter((r) => r.url === '/deleted').length, 0);
   } finally {
     await side.query('ROLLBACK').catch(() => undefined);
     await side.end();
