@@ -40,6 +40,8 @@ export interface AttemptRecord {
   retryInMs: number | null;
   /** The delivery may have at least this many attempts (an interrupted attempt gives one back). */
   maxAttemptsAtLeast: number;
+  /** Cut short by shutdown: not counted as the attempt made (see DispatcherService). */
+  interrupted: boolean;
   endpointId: string;
 }
 
@@ -100,9 +102,9 @@ const RECORD = preparedStatement(
   `WITH r0 AS (
      SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::int[], $6::text[],
                           $7::int[], $8::int[], $9::text[], $10::timestamptz[], $11::text[], $13::int[],
-                          $14::text[])
+                          $14::text[], $15::bool[])
        AS r(id, claim_id, status, retry_ms, status_code, error, attempt, duration_ms,
-            response_body, started_at, attempt_id, max_attempts, endpoint_id)
+            response_body, started_at, attempt_id, max_attempts, endpoint_id, interrupted)
    ), r AS (
      -- A retry for an endpoint disabled while the attempt ran waits paused instead.
      SELECT r0.*, CASE WHEN r0.status = 'pending'
@@ -115,7 +117,11 @@ const RECORD = preparedStatement(
             next_attempt_at = CASE WHEN r.next_status = 'pending'
                                    THEN now() + make_interval(secs => r.retry_ms::double precision / 1000) END,
             max_attempts = GREATEST(d.max_attempts, r.max_attempts),
-            manual_retry = CASE WHEN r.next_status = 'paused' THEN false ELSE d.manual_retry END,
+            -- A manual retry's attempt is spent once it is made: what follows is the schedule, whose
+            -- end raises its alert. (An attempt cut short by shutdown was not made.)
+            manual_retry = CASE WHEN r.next_status = 'paused'
+                                  OR (r.next_status = 'pending' AND NOT r.interrupted)
+                                THEN false ELSE d.manual_retry END,
             lease_expires_at = NULL, claim_id = NULL, last_status_code = r.status_code,
             last_error = r.error, updated_at = now()
        FROM r
@@ -234,6 +240,7 @@ export class DeliveryClaimsService {
         succeededEndpoints,
         col((r) => r.maxAttemptsAtLeast),
         col((r) => r.endpointId),
+        col((r) => r.interrupted),
       ],
     );
     return new Map(rows.map((r) => [r.id, r.status]));

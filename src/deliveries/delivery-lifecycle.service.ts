@@ -68,9 +68,11 @@ export class DeliveryLifecycleService {
    * Paused deliveries of endpoints deleted in the last day, paused at least `graceMs` ago,
    * cancelled (`limit` at most); returns how many. The same race as resumeStranded's, against a
    * delete: a write that read the endpoint before its delete committed can commit a `paused` row
-   * after the delete's cancelEndpoint has run. (A `pending` one is cancelled by its claim.) The race
-   * lasts as long as a statement, so a day back is ample, and keeps the look off the endpoints
-   * deleted long ago.
+   * after the delete's cancelEndpoint has run. Only the ingest can: a claim or a result write
+   * touches a row the delete's cancel has locked, and reads it again. (A `pending` one is cancelled
+   * by its claim.) The race lasts as long as a statement, so a day back is ample, and keeps the look
+   * off the endpoints deleted long ago; a row stranded with no sweep for a day stays `paused`, never
+   * sent.
    */
   async cancelStranded(limit: number, graceMs: number): Promise<number> {
     const [, count] = await this.dataSource.query(

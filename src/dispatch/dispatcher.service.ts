@@ -744,6 +744,7 @@ export class DispatcherService implements BeforeApplicationShutdown {
         status: outcome.status,
         retryInMs: outcome.retryInMs,
         maxAttemptsAtLeast: interrupted ? d.attempt + 1 : d.maxAttempts,
+        interrupted,
         endpointId: d.endpointId,
       },
     });

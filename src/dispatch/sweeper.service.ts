@@ -3,7 +3,8 @@
 // lost (Redis flushed, a job dropped). Duplicates are harmless: the claim is conditional. While
 // Redis is down the sweeper hands that work to its own dispatcher, so delivery goes on without it.
 // Every STRANDED_EVERY sweeps it also resumes deliveries left paused on an enabled endpoint by a
-// write that raced the endpoint's re-enable (DeliveryLifecycleService.resumeStranded).
+// write that raced the endpoint's re-enable, and cancels those left paused on an endpoint deleted
+// meanwhile (DeliveryLifecycleService.resumeStranded, cancelStranded).
 import {
   Inject,
   Injectable,
@@ -25,7 +26,8 @@ const BATCH = 5_000;
  * The look for stranded paused deliveries runs every this many sweeps this worker makes (its first
  * included): it probes every enabled endpoint's paused deliveries, about 8 us an endpoint when
  * there is nothing to find (10,000 enabled endpoints beside 200,000 paused deliveries of disabled
- * ones: 79 ms), and the race it repairs is rare.
+ * ones: 79 ms) and the paused ones of endpoints deleted in the last day (the endpoints table read
+ * through), and the race it repairs is rare.
  */
 const STRANDED_EVERY = 10;
 
@@ -125,19 +127,24 @@ export class SweeperService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private async resumeStranded(grace: number): Promise<number> {
     const after = Math.max(grace, this.config.leaseMs);
+    let resumed = 0;
     try {
       const stranded = await this.lifecycle.resumeStranded(BATCH, after);
       await this.reoffer(
         stranded,
         `${stranded.length} deliveries left paused on an enabled endpoint`,
       );
+      resumed = stranded.length;
+    } catch (e) {
+      this.logger.warn(`could not resume deliveries left paused: ${(e as Error).message}`);
+    }
+    try {
       const cancelled = await this.lifecycle.cancelStranded(BATCH, after);
       if (cancelled > 0)
         this.logger.warn(`cancelled ${cancelled} deliveries left paused on a deleted endpoint`);
-      return stranded.length;
     } catch (e) {
-      this.logger.warn(`could not resume deliveries left paused: ${(e as Error).message}`);
-      return 0;
+      this.logger.warn(`could not cancel deliveries left paused: ${(e as Error).message}`);
     }
+    return resumed;
   }
 }

@@ -133,7 +133,7 @@ test('a paused delivery retried by hand that fails again waits paused, its sched
   );
 });
 
-test('a manual retry to a disabled endpoint that is re-enabled during the attempt retries when it fails', async () => {
+test('a manual retry to a disabled endpoint re-enabled during its attempt retries on the schedule, whose end raises the alert', async () => {
   const { id: tenantId, api } = await tenantApi();
   let calls = 0;
   let held: ((code: number) => void) | null = null;
@@ -151,7 +151,8 @@ test('a manual retry to a disabled endpoint that is re-enabled during the attemp
       };
       return;
     }
-    res.end('ok');
+    res.statusCode = 500;
+    res.end();
   });
   const ep = await createEndpoint(api, tenantId, {
     url: `${rcv.url}/reenabled`,
@@ -164,6 +165,12 @@ test('a manual retry to a disabled endpoint that is re-enabled during the attemp
     5000,
     'paused by 410',
   );
+  await eventually(
+    async () =>
+      (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body.enabled === false,
+    5000,
+    'disabled by 410',
+  );
   // Claimed while the endpoint is disabled (a manual retry is sent all the same)...
   assert.equal((await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`)).status, 202);
   await eventually(async () => held !== null, 5000, 'the manual attempt in flight');
@@ -171,18 +178,27 @@ test('a manual retry to a disabled endpoint that is re-enabled during the attemp
   const patch = await api.patch(`/v1/tenants/${tenantId}/endpoints/${ep.id}`, { enabled: true });
   assert.equal(patch.status, 200);
   held!(500);
-  // A retry on the schedule, not a wait in `paused` on an enabled endpoint (the sweeper is out of
-  // the way here: only the result write can decide).
+  // Retried on the schedule, not left `paused` on an enabled endpoint (the sweeper is out of the
+  // way here: only the result write decides), and the schedule's end raises the alert: the manual
+  // attempt was the only one exempt.
   const d = await eventually(
     async () => {
       const x = (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body;
-      return x.status === 'succeeded' && x;
+      return x.status === 'failed' && x;
     },
     5000,
-    'the retry after the failed manual attempt',
+    'the schedule run out',
   );
   assert.deepEqual(
     d.attempts.map((a: any) => a.statusCode),
-    [410, 500, 200],
+    [410, 500, 500, 500],
+  );
+  await eventually(
+    async () =>
+      (await api.get(`/v1/tenants/${tenantId}/alerts`)).body.data.some(
+        (a: any) => a.type === 'tern.delivery.failed' && JSON.stringify(a).includes(id),
+      ),
+    5000,
+    'the tern.delivery.failed alert',
   );
 });
