@@ -106,7 +106,7 @@ const RECORD = preparedStatement(
        AS r(id, claim_id, status, retry_ms, status_code, error, attempt, duration_ms,
             response_body, started_at, attempt_id, max_attempts, endpoint_id, interrupted)
    ), r AS (
-     -- A retry for an endpoint disabled while the attempt ran waits paused instead.
+     -- A retry for an endpoint disabled by now waits paused instead (whatever the claim saw).
      SELECT r0.*, CASE WHEN r0.status = 'pending'
                         AND NOT (SELECT ep.enabled FROM endpoints ep WHERE ep.id = r0.endpoint_id)
                        THEN 'paused' ELSE r0.status END AS next_status

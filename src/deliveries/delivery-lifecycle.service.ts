@@ -4,6 +4,25 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
 
+/** What a paused delivery becomes when its endpoint is enabled (again): due now. */
+const RESUME = `status = 'pending', next_attempt_at = now(), updated_at = now()`;
+
+/**
+ * The ids of `paused` deliveries paused `$2` ms ago at least, of the endpoints `endpoints` (a
+ * condition on `ep`), `$1` at most: an array, so the UPDATE around it reaches and locks the rows by
+ * primary key in id order, as the other statements that lock many deliveries take them.
+ */
+const strandedIds = (endpoints: string) => `ARRAY(
+  SELECT p.id
+    FROM endpoints ep
+    CROSS JOIN LATERAL (
+      SELECT id FROM deliveries
+       WHERE endpoint_id = ep.id AND status = 'paused'
+         AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
+       LIMIT $1) p
+   WHERE ${endpoints}
+   LIMIT $1)`;
+
 @Injectable()
 export class DeliveryLifecycleService {
   constructor(
@@ -26,8 +45,7 @@ export class DeliveryLifecycleService {
   /** Re-enabled endpoint: its paused deliveries are due now. Returns their ids, to wake them. */
   async resumeEndpoint(manager: EntityManager, endpointId: string): Promise<string[]> {
     const [rows] = await manager.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
-        WHERE endpoint_id = $1 AND status = 'paused' RETURNING id`,
+      `UPDATE deliveries SET ${RESUME} WHERE endpoint_id = $1 AND status = 'paused' RETURNING id`,
       [endpointId],
     );
     return (rows as { id: string }[]).map((r) => r.id);
@@ -41,22 +59,12 @@ export class DeliveryLifecycleService {
    * (resumeEndpoint) has run, and that delivery would wait for the next disable and enable. The
    * sweeper repairs such rows (SweeperService). A row made pending here for an endpoint disabled
    * again meanwhile is parked by its claim, which reads the endpoint again (a manual retry's or a
-   * `webhook.test`'s is sent, as it would have been). The rows are reached, and locked, by primary
-   * key in id order, as the other statements that lock many deliveries take them.
+   * `webhook.test`'s is sent, as it would have been).
    */
   async resumeStranded(limit: number, graceMs: number): Promise<[string, string][]> {
     const [rows]: [{ id: string; endpoint_id: string }[]] = await this.dataSource.query(
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
-        WHERE d.id = ANY(ARRAY(
-                SELECT p.id
-                  FROM endpoints ep
-                  CROSS JOIN LATERAL (
-                    SELECT id FROM deliveries
-                     WHERE endpoint_id = ep.id AND status = 'paused'
-                       AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
-                     LIMIT $1) p
-                 WHERE ep.enabled AND ep.deleted_at IS NULL
-                 LIMIT $1))
+      `UPDATE deliveries d SET ${RESUME}
+        WHERE d.id = ANY(${strandedIds('ep.enabled AND ep.deleted_at IS NULL')})
           AND d.status = 'paused'
         RETURNING d.id, d.endpoint_id`,
       [limit, graceMs],
@@ -77,16 +85,7 @@ export class DeliveryLifecycleService {
   async cancelStranded(limit: number, graceMs: number): Promise<number> {
     const [, count] = await this.dataSource.query(
       `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()
-        WHERE d.id = ANY(ARRAY(
-                SELECT p.id
-                  FROM endpoints ep
-                  CROSS JOIN LATERAL (
-                    SELECT id FROM deliveries
-                     WHERE endpoint_id = ep.id AND status = 'paused'
-                       AND updated_at < now() - make_interval(secs => $2::double precision / 1000)
-                     LIMIT $1) p
-                 WHERE ep.deleted_at > now() - interval '1 day'
-                 LIMIT $1))
+        WHERE d.id = ANY(${strandedIds(`ep.deleted_at > now() - interval '1 day'`)})
           AND d.status = 'paused'`,
       [limit, graceMs],
     );
