@@ -25,6 +25,7 @@ import {
   spawnTern,
   startReceiver,
   testEnv,
+  waitUp,
 } from '../support/harness';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -71,11 +72,7 @@ async function start(extra: Record<string, string>): Promise<{
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
-    20_000,
-    'npm start up',
-  );
+  await waitUp(url);
   return { child, api: new Api(url, ADMIN_KEY), stderr: () => stderr };
 }
 

@@ -18,6 +18,7 @@ import {
   spawnTern,
   startReceiver,
   testEnv,
+  waitUp,
 } from '../support/harness';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -29,14 +30,6 @@ function start(role: 'api' | 'worker' | 'all', extra: Record<string, string> = {
   const c = spawnTern(role, { ...env, ...extra });
   children.push(c);
   return c;
-}
-
-async function waitUp(url: string) {
-  await eventually(
-    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
-    20_000,
-    `${url} up`,
-  );
 }
 
 async function wipeQueue(prefix: string): Promise<number> {

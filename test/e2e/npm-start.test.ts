@@ -20,6 +20,7 @@ import {
   spawnTern,
   startReceiver,
   testEnv,
+  waitUp,
 } from '../support/harness';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -42,11 +43,7 @@ before(async () => {
   const port = await freePort();
   child = spawnTern('all', { ...testEnv(db.url), PORT: String(port), SHUTDOWN_GRACE_MS: '8000' });
   url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
-    20_000,
-    'npm start up',
-  );
+  await waitUp(url);
   admin = new Api(url, ADMIN_KEY);
   await createEventType(admin, 'order.paid');
   tenantId = (await createTenant(admin)).id;

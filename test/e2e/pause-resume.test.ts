@@ -36,6 +36,29 @@ async function tenantApi(): Promise<{ id: string; api: Api }> {
 const statusOf = async (api: Api, tenantId: string, id: string) =>
   (await api.get(`/v1/tenants/${tenantId}/deliveries/${id}`)).body.status as string;
 
+/**
+ * An endpoint at `path` and one event's delivery to it, once the delivery waits `paused` (the
+ * receiver is to answer its first request 410 Gone).
+ */
+async function pausedBy410(
+  api: Api,
+  tenantId: string,
+  path: string,
+): Promise<{ ep: { id: string }; id: string }> {
+  const ep = await createEndpoint(api, tenantId, {
+    url: `${rcv.url}${path}`,
+    eventTypes: ['order.paid'],
+  });
+  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
+  const id: string = ev.body.deliveries[0].id;
+  await eventually(
+    async () => (await statusOf(api, tenantId, id)) === 'paused',
+    5000,
+    'paused by 410',
+  );
+  return { ep, id };
+}
+
 test('disabled while attempts fail in flight: nothing more is sent; re-enabled: sent at once', async () => {
   const { id: tenantId, api } = await tenantApi();
   let fail = true;
@@ -102,17 +125,7 @@ test('a paused delivery retried by hand that fails again waits paused, its sched
     res.statusCode = r.url.startsWith('/gone') && ++calls === 1 ? 410 : 500;
     res.end();
   });
-  const ep = await createEndpoint(api, tenantId, {
-    url: `${rcv.url}/gone`,
-    eventTypes: ['order.paid'],
-  });
-  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
-  const id = ev.body.deliveries[0].id;
-  await eventually(
-    async () => (await statusOf(api, tenantId, id)) === 'paused',
-    5000,
-    'paused by 410',
-  );
+  const { ep, id } = await pausedBy410(api, tenantId, '/gone');
   assert.equal((await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body.enabled, false);
   const r = await api.post(`/v1/tenants/${tenantId}/deliveries/${id}/retry`);
   assert.equal(r.status, 202);
@@ -154,17 +167,7 @@ test('a manual retry to a disabled endpoint re-enabled during its attempt retrie
     res.statusCode = 500;
     res.end();
   });
-  const ep = await createEndpoint(api, tenantId, {
-    url: `${rcv.url}/reenabled`,
-    eventTypes: ['order.paid'],
-  });
-  const ev = await api.post(`/v1/tenants/${tenantId}/events`, { type: 'order.paid', data: {} });
-  const id = ev.body.deliveries[0].id;
-  await eventually(
-    async () => (await statusOf(api, tenantId, id)) === 'paused',
-    5000,
-    'paused by 410',
-  );
+  const { ep, id } = await pausedBy410(api, tenantId, '/reenabled');
   await eventually(
     async () =>
       (await api.get(`/v1/tenants/${tenantId}/endpoints/${ep.id}`)).body.enabled === false,

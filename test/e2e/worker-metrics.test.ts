@@ -14,6 +14,7 @@ import {
   spawnTern,
   startReceiver,
   testEnv,
+  waitUp,
 } from '../support/harness';
 
 const children: ChildProcess[] = [];
@@ -32,11 +33,7 @@ test('the worker counts its deliveries on its own /metrics', async () => {
   const [apiPort, metricsPort] = [await freePort(), await freePort()];
   children.push(spawnTern('api', { ...env, PORT: String(apiPort) }));
   const url = `http://127.0.0.1:${apiPort}`;
-  await eventually(
-    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
-    20_000,
-    'api up',
-  );
+  await waitUp(url);
   children.push(spawnTern('worker', { ...env, METRICS_PORT: String(metricsPort) }));
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   await eventually(

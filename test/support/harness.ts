@@ -267,6 +267,15 @@ export async function eventually<T>(
   }
 }
 
+/** Waits (20 s at most) until the Tern at `url` answers /health with 2xx. */
+export async function waitUp(url: string): Promise<void> {
+  await eventually(
+    async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
+    20_000,
+    `${url} up`,
+  );
+}
+
 /** Starts a Tern process (`main` = API + dispatcher, `api`, or `worker`) as a child, for fault tests. */
 export function spawnTern(
   role: 'all' | 'api' | 'worker',
