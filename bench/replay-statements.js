@@ -147,6 +147,7 @@ function statement(file, start) {
               ['ep_1'],
               all(5),
               b.map((x) => x[2]),
+              all(false),
             ],
           }),
         );
