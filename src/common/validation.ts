@@ -42,10 +42,18 @@ function refusedKeyIn(value: unknown): string | null {
 export const REFUSED_KEY_MESSAGE =
   'keys named __proto__, constructor or prototype are not accepted';
 
+/**
+ * class-validator's errors as one problem per constraint, each naming its field as our own checks
+ * and refusedKeyPath do: `events[1].data`, where class-validator's own path says `events.1.data`.
+ */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
   for (const e of errors) {
-    const field = parent ? `${parent}.${e.property}` : e.property;
+    const field = /^\d+$/.test(e.property)
+      ? `${parent}[${e.property}]`
+      : parent
+        ? `${parent}.${e.property}`
+        : e.property;
     for (const message of Object.values(e.constraints ?? {})) {
       out.push({
         field,

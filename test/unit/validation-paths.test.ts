@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { flattenValidationErrors } from '../../src/common/validation';
+import { TriggerBatchDto } from '../../src/events/dto/trigger-event.dto';
+
+const fields = async (body: unknown, parent?: string) =>
+  flattenValidationErrors(
+    await validate(plainToInstance(TriggerBatchDto, body), {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+    }),
+    parent,
+  ).map((p) => p.field);
+
+test("a batch item's field is named events[i].field, as the service's own checks name it", async () => {
+  const named = await fields({
+    events: [
+      { type: 'order.paid', data: {} },
+      { type: 7, data: {} },
+      { type: 'order.paid', data: {}, extra: 1 },
+    ],
+  });
+  assert.ok(named.includes('events[1].type'), named.join(', '));
+  assert.ok(named.includes('events[2].extra'), named.join(', '));
+  assert.ok(!named.some((f) => /\.\d/.test(f)), named.join(', '));
+});
+
+test('top-level fields keep their name, and a parent prefixes them', async () => {
+  assert.deepEqual((await fields({ events: [], more: 1 })).sort(), ['events', 'more']);
+  const nested = await fields({ events: [{ type: 1, data: {} }] }, '[3]');
+  assert.ok(nested.length > 0);
+  assert.deepEqual(new Set(nested), new Set(['[3].events[0].type']));
+});
