@@ -145,11 +145,19 @@ async function startTcpProxy(targetPort) {
   };
 }
 
+/**
+ * A fresh database. BENCH_DB_COLLATE (e.g. `C`) makes it in that collation instead of the
+ * server's default, to measure what text comparisons in Tern's indexes cost.
+ */
 async function createDatabase(name) {
   const c = new Client({ connectionString: PG_ADMIN });
   await c.connect();
   await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${name}`);
+  const collate = process.env.BENCH_DB_COLLATE;
+  await c.query(
+    `CREATE DATABASE ${name}` +
+      (collate ? ` TEMPLATE template0 LC_COLLATE '${collate}' LC_CTYPE '${collate}'` : ''),
+  );
   await c.end();
   return PG_ADMIN.replace(/\/[^/]*$/, `/${name}`);
 }

@@ -4,10 +4,12 @@
 // load, as a burst into a new install makes them: groups of 9 events x 10 endpoints, claims of 60,
 // results of 50. Prints the backend's CPU per delivery, the cleanest measure of what a schema or
 // statement change costs Postgres.
-//   npm run build && node bench/replay-statements.js [--events 4000] [--dead N] [--no-analyze] [--setup SQL]
+//   npm run build && node bench/replay-statements.js [--events 4000] [--dead N] [--group 9] [--no-analyze] [--setup SQL]
 // --dead N subscribes N more endpoints whose deliveries are written and never claimed, like those of
 // endpoints that never answer; CPU stays per healthy delivery, so the difference from a run without
 // them, divided by N, is what Postgres spends on one such row.
+// --group N writes N events a statement (the group commit of a batch-fed API writes hundreds).
+// BENCH_DB_COLLATE=C makes the database in that collation (see lib.createDatabase).
 // --no-analyze leaves out what TableStatisticsService does (ANALYZE a young table each time it has
 // doubled), to show what plans made from an empty table's statistics cost. --setup runs SQL on the
 // migrated database first (statements separated by `;`), to try a schema change before writing
@@ -18,10 +20,9 @@ const { Client } = require('pg');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { randomUUID } = require('node:crypto');
-const { cpuOf, deliveriesTable } = require('./lib');
+const { cpuOf, createDatabase, deliveriesTable, dropDatabase } = require('./lib');
 
 const ROOT = join(__dirname, '..');
-const PG_ADMIN = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : dflt;
@@ -30,6 +31,7 @@ const EVENTS = Number(arg('--events', 4000));
 const ANALYZE = !process.argv.includes('--no-analyze');
 const SETUP = arg('--setup', '');
 const DEAD = Number(arg('--dead', 0));
+const GROUP = Number(arg('--group', 9));
 
 /** A statement's SQL as the build has it: the template literal that starts with `start`. */
 function statement(file, start) {
@@ -52,10 +54,7 @@ function statement(file, start) {
   const CLAIM = statement('deliveries/delivery-claims.service.js', 'WITH due AS (');
   const RECORD = statement('deliveries/delivery-claims.service.js', 'WITH r0 AS (');
   const db = `tern_bench_replay_${process.pid}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  const url = PG_ADMIN.replace(/\/[^/]*$/, `/${db}`);
+  const url = await createDatabase(db);
   const c = new Client({ connectionString: url });
   try {
     const { runMigrations } = require(join(ROOT, 'dist', 'src', 'database', 'data-source'));
@@ -99,7 +98,7 @@ function statement(file, start) {
     const t0 = cpuOf(pid);
     for (let ins = 0, step = 0; ins < EVENTS; step++) {
       const ev = [[], [], [], [], []];
-      for (let k = 0; k < 9 && ins < EVENTS; k++, ins++)
+      for (let k = 0; k < GROUP && ins < EVENTS; k++, ins++)
         [newId('evt'), 't', 'x', body, null].forEach((v, i) => ev[i].push(v));
       // The fan-out is read inside the statement: the patterns that match type x (x and *, as
       // patternsFor gives them); all 10 endpoints are subscribed to x.
@@ -173,8 +172,7 @@ function statement(file, start) {
     );
   } finally {
     await c.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(db);
   }
 })().catch((e) => {
   console.error(e);
