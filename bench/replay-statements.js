@@ -32,6 +32,8 @@ const ANALYZE = !process.argv.includes('--no-analyze');
 const SETUP = arg('--setup', '');
 const DEAD = Number(arg('--dead', 0));
 const GROUP = Number(arg('--group', 9));
+if (!(Number.isInteger(GROUP) && GROUP >= 1))
+  throw new Error('--group takes a whole number above 0');
 
 /** A statement's SQL as the build has it: the template literal that starts with `start`. */
 function statement(file, start) {

@@ -49,7 +49,10 @@ export const REFUSED_KEY_MESSAGE =
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
   for (const e of errors) {
-    const field = /^\d+$/.test(e.property)
+    // An array item's error has its index for property; an unknown key that happens to be a
+    // number (`{"3": 1}`) has it too, but as a whitelist error, and stays `.3`.
+    const index = /^\d+$/.test(e.property) && !e.constraints?.whitelistValidation;
+    const field = index
       ? `${parent}[${e.property}]`
       : parent
         ? `${parent}.${e.property}`

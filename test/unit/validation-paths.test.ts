@@ -28,6 +28,13 @@ test("a batch item's field is named events[i].field, as the service's own checks
   assert.ok(!named.some((f) => /\.\d/.test(f)), named.join(', '));
 });
 
+test('an unknown key that is a number stays a key, not an index', async () => {
+  assert.deepEqual(await fields({ events: [{ type: 'order.paid', data: {}, '3': 1 }] }), [
+    'events[0].3',
+  ]);
+  assert.deepEqual(await fields({ events: [{ type: 'order.paid', data: {} }], '0': 1 }), ['0']);
+});
+
 test('top-level fields keep their name, and a parent prefixes them', async () => {
   assert.deepEqual((await fields({ events: [], more: 1 })).sort(), ['events', 'more']);
   const nested = await fields({ events: [{ type: 1, data: {} }] }, '[3]');
