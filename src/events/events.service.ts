@@ -127,7 +127,7 @@ export class EventsService {
     );
     this.metrics.eventAccepted(fresh);
     // Committed: nothing from here on may throw, or the group commit would write these events
-    // again one submission at a time (retryAlone). A wake-up that fails is the sweeper's.
+    // again in smaller writes (retryAlone). A wake-up that fails is the sweeper's.
     try {
       this.wake(wake);
     } catch (e) {

@@ -43,7 +43,7 @@ test('an oversized submission still goes, alone', async () => {
   assert.deepEqual(writes, [[9]]);
 });
 
-test('when a shared write fails, each submission is retried alone and only the bad one fails', async () => {
+test('when a shared write fails, it is written again in halves and only the bad one fails', async () => {
   const writes: number[][] = [];
   const gc = new GroupCommit<number, number>(
     async (subs) => {
@@ -59,8 +59,40 @@ test('when a shared write fails, each submission is retried alone and only the b
     settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)),
     [10, 'bad 13', 30],
   );
-  assert.deepEqual(writes[0], [1, 13, 3]);
-  assert.equal(writes.length, 4);
+  assert.deepEqual(writes, [[1, 13, 3], [1, 13], [1], [13], [3]]);
+});
+
+test('one bad submission among 100 is found in halves, one write at a time', async () => {
+  const writes: number[][] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const gc = new GroupCommit<number, number>(
+    async (subs) => {
+      writes.push(subs);
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      if (subs.includes(57)) throw new Error('bad 57');
+      return subs;
+    },
+    () => 1,
+    { maxItems: 100, maxInFlight: 4 },
+  );
+  const all = Array.from({ length: 100 }, (_, i) => i);
+  const settled = await Promise.allSettled(all.map((n) => gc.submit(n)));
+  assert.deepEqual(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message)),
+    all.map((n) => (n === 57 ? 'bad 57' : n)),
+  );
+  assert.deepEqual(writes[0], all, 'the first write held them all');
+  // One shared write, then two a level (the bad half and the good one) for ceil(log2(100)) = 7
+  // levels at most: 15, where writing each submission again alone took 101.
+  assert.ok(writes.length <= 15, `${writes.length} writes`);
+  assert.ok(
+    writes.some((w) => w.length === 1 && w[0] === 57),
+    'the bad one was written alone',
+  );
+  assert.equal(mostInFlight, 1, 'the halves ran one after the other');
 });
 
 test('a shared write whose failure is not worth retrying fails every submission with it', async () => {
