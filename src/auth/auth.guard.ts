@@ -44,8 +44,12 @@ export class AuthGuard implements CanActivate {
 
     const tenantParam = req.params?.tenantId as string | undefined;
     if (principal.kind === 'admin') {
-      // Admin routes under a tenant must still name a tenant that exists.
-      if (tenantParam !== undefined && !(await this.tenants.exists(tenantParam)))
+      // Admin routes under a tenant must still name a tenant that exists (none holds a NUL, which
+      // Postgres would refuse to compare: guards run before the validation pipe).
+      if (
+        tenantParam !== undefined &&
+        (tenantParam.includes('\u0000') || !(await this.tenants.exists(tenantParam)))
+      )
         throw notFound('Tenant');
       return true;
     }

@@ -13,3 +13,8 @@ export function pgErrorCode(err: unknown): string | undefined {
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 export const DEADLOCK_DETECTED = '40P01';
+/**
+ * Text Postgres will not store: a NUL in text (22021, character_not_in_repertoire) or in jsonb
+ * (22P05, untranslatable_character). Only a value a client sent can hold one.
+ */
+export const UNSTORABLE_TEXT: readonly string[] = ['22021', '22P05'];

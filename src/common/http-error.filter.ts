@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { STATUS_OF, TernError } from './errors';
+import { pgErrorCode, UNSTORABLE_TEXT } from './db-errors';
 
 export interface ErrorBody {
   statusCode: number;
@@ -104,6 +105,18 @@ export class HttpErrorFilter implements ExceptionFilter {
         ? 'The database connection was lost while committing: the request may or may not have been applied. Retry it with the same Idempotency-Key.'
         : 'A dependency is unavailable; nothing was accepted. Try again.';
       return { status: 503, body: errorBody(503, message), headers: { 'retry-after': '1' } };
+    }
+    if (UNSTORABLE_TEXT.includes(pgErrorCode(exception) ?? '')) {
+      // The validation pipe refuses a NUL where a request names it; this is the net for any other
+      // way in: nothing was written, and only a value the client sent can hold such a character.
+      return {
+        status: 400,
+        body: errorBody(
+          400,
+          'a value holds the NUL character (U+0000), which cannot be stored; nothing was written',
+        ),
+        headers: {},
+      };
     }
     const errorId = randomUUID();
     this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);

@@ -1,5 +1,5 @@
 // The global ValidationPipe: whitelist, refuse unknown fields, and name every bad field in `details`.
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem, invalid, TernError } from './errors';
 
 /**
@@ -43,6 +43,46 @@ export const REFUSED_KEY_MESSAGE =
   'keys named __proto__, constructor or prototype are not accepted';
 
 /**
+ * Where a request value holds U+0000 (NUL), in a string or a key: its path as refusedKeyPath gives
+ * it (`name`, `events[0].idempotencyKey`, `metadata.note`), `path` naming the value itself; null
+ * when nowhere. Postgres stores no NUL in text or jsonb (SQLSTATE 22021, 22P05), which made a
+ * tenant's name, an idempotency key or a path parameter holding one a 500. Not looked into: an
+ * event's `data` (`data`, `events[i].data`), which Tern stores and sends as the JSON text it is,
+ * where a NUL is the escape `\u0000`.
+ */
+export function nulPath(value: unknown, path = ''): string | null {
+  const found = nulIn(value, '');
+  if (found === null) return null;
+  return path === '' && found.startsWith('.') ? found.slice(1) : path + found;
+}
+
+/** An event's data, at the top of a body or in a batch's `events`. */
+const OPAQUE_JSON = /^(\.events\[\d+\])?\.data$/;
+
+/** nulPath's walk: the path below `value` (`.a[1].b`), or null; `at` is where value is. */
+function nulIn(value: unknown, at: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? '' : null;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulIn(value[i], `${at}[${i}]`);
+      if (found !== null) return `[${i}]${found}`;
+    }
+    return null;
+  }
+  for (const key in value) {
+    if (key.includes('\u0000')) return `.${key}`;
+    const here = `${at}.${key}`;
+    if (OPAQUE_JSON.test(here)) continue;
+    const found = nulIn((value as Record<string, unknown>)[key], here);
+    if (found !== null) return `.${key}${found}`;
+  }
+  return null;
+}
+
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
+/**
  * class-validator's errors as one problem per constraint, each naming its field as our own checks
  * and refusedKeyPath do: `events[1].data`, where class-validator's own path says `events.1.data`.
  */
@@ -68,8 +108,19 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
-/** Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them. */
+/**
+ * Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them, and a
+ * NUL anywhere in a body, query or path parameter but an event's data (400 naming the field).
+ */
 class TernValidationPipe extends ValidationPipe {
+  transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const at = nulPath(value);
+      if (at !== null) throw invalid(at || metadata.data || metadata.type, NUL_MESSAGE);
+    }
+    return super.transform(value, metadata);
+  }
+
   protected stripProtoKeys(value: unknown): void {
     const at = refusedKeyPath(value);
     if (at !== null) throw invalid(at, REFUSED_KEY_MESSAGE);

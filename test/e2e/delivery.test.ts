@@ -448,6 +448,47 @@ describe('ingestion', () => {
     assert.equal(rows[0].n, 1); // the 120 levels deep one
   });
 
+  test('a NUL where Postgres cannot store it is a 400 naming the field; in data it is delivered', async () => {
+    const { id: tenantId, api } = await tenantApi();
+    const rcv = await receiver();
+    await createEndpoint(api, tenantId, { url: rcv.url, eventTypes: ['order.*'] });
+    // Each of these was a 500 (Postgres refuses U+0000 in text and jsonb); a shared write of the
+    // group commit failed with it for every request in the group.
+    for (const [path, body, field] of [
+      ['events', '{"type":"order.paid","data":{},"idempotencyKey":"k\\u0000"}', 'idempotencyKey'],
+      [
+        'events/batch',
+        '{"events":[{"type":"order.paid","data":{}},{"type":"order.paid","data":{},"idempotencyKey":"\\u0000"}]}',
+        'events[1].idempotencyKey',
+      ],
+    ]) {
+      const res = await api.request('POST', `/v1/tenants/${tenantId}/${path}`, body, {});
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual(res.body.details, [
+        { field, message: 'must not contain the NUL character (U+0000)' },
+      ]);
+    }
+    const query = await api.get(`/v1/tenants/${tenantId}/deliveries?eventType=order.paid%00`);
+    assert.equal(query.status, 400, JSON.stringify(query.body));
+    assert.equal(query.body.details[0].field, 'eventType');
+    const param = await api.get(`/v1/tenants/${tenantId}/events/evt_%00`);
+    assert.equal(param.status, 400, JSON.stringify(param.body));
+    assert.equal(param.body.details[0].field, 'eventId');
+    const tenant = await t.api.get(`/v1/tenants/${tenantId}%00/deliveries`);
+    assert.equal(tenant.status, 404, JSON.stringify(tenant.body));
+    // An event's data is stored and sent as the JSON text it is, where a NUL is an escape.
+    const body = '{"type":"order.paid","data":{"note":"a\\u0000b","k\\u0000":1}}';
+    const ok = await api.request('POST', `/v1/tenants/${tenantId}/events`, body, {});
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    const [got] = await rcv.waitFor(1);
+    assert.deepEqual(JSON.parse(got.body).data, { note: 'a\u0000b', 'k\u0000': 1 });
+    assert.ok(got.body.includes('"note":"a\\u0000b"'), got.body);
+    const { rows } = await pg.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1', [
+      tenantId,
+    ]);
+    assert.equal(rows[0].n, 1);
+  });
+
   test('batch: all accepted in order, or none with the first bad item named', async () => {
     const { id: tenantId, api } = await tenantApi();
     const rcv = await receiver();

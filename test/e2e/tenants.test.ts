@@ -93,6 +93,9 @@ describe('tenants', () => {
       ],
       [{ name: 'ok', metadata: { big: 'x'.repeat(17 * 1024) } }, 'metadata'],
       [{ name: 'ok', metadata: { ['k'.repeat(65)]: 1 } }, 'metadata'],
+      // Postgres stores no NUL in text or jsonb: these were 500s.
+      [{ name: 'a\u0000b' }, 'name'],
+      [{ name: 'ok', metadata: { note: ['x', 'y\u0000'] } }, 'metadata.note[1]'],
     ];
     for (const [body, field] of cases) {
       const res = await admin.post('/v1/tenants', body);

@@ -47,3 +47,17 @@ test('the filter answers 503 with Retry-After, and says when the outcome is unkn
   assert.match(lost.body.message, /may or may not have been applied.*same Idempotency-Key/);
   assert.equal(filter.describe(new Error('boom')).status, 500);
 });
+
+test('text Postgres cannot store (a NUL) is a 400 with nothing written, other query failures 500', () => {
+  const filter = new HttpErrorFilter();
+  for (const [message, code] of [
+    ['invalid byte sequence for encoding "UTF8": 0x00', '22021'],
+    ['unsupported Unicode escape sequence', '22P05'],
+  ]) {
+    const { status, body } = filter.describe(failed('SELECT $1', message, code));
+    assert.equal(status, 400, code);
+    assert.match(body.message, /NUL character \(U\+0000\).*nothing was written/);
+  }
+  const other = filter.describe(failed('SELECT 1/0', 'division by zero', '22012'));
+  assert.equal(other.status, 500);
+});

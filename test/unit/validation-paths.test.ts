@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { flattenValidationErrors } from '../../src/common/validation';
+import { flattenValidationErrors, nulPath } from '../../src/common/validation';
 import { TriggerBatchDto } from '../../src/events/dto/trigger-event.dto';
 
 const fields = async (body: unknown, parent?: string) =>
@@ -40,4 +40,23 @@ test('top-level fields keep their name, and a parent prefixes them', async () =>
   const nested = await fields({ events: [{ type: 1, data: {} }] }, '[3]');
   assert.ok(nested.length > 0);
   assert.deepEqual(new Set(nested), new Set(['[3].events[0].type']));
+});
+
+test('nulPath names the string or key holding a NUL, and leaves event data alone', () => {
+  assert.equal(nulPath({ name: 'a\u0000b' }), 'name');
+  assert.equal(nulPath('x\u0000'), '', 'a parameter itself');
+  assert.equal(nulPath({ metadata: { a: ['x', 'y\u0000'] } }), 'metadata.a[1]');
+  assert.equal(nulPath({ metadata: { 'k\u0000': 1 } }), 'metadata.k\u0000');
+  assert.equal(
+    nulPath({ events: [{ data: {} }, { idempotencyKey: '\u0000' }] }),
+    'events[1].idempotencyKey',
+  );
+  assert.equal(nulPath({ type: 't', data: { note: 'a\u0000', 'k\u0000': [1] } }), null);
+  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }), null);
+  assert.equal(
+    nulPath({ metadata: { data: '\u0000' } }),
+    'metadata.data',
+    'only an event data is left alone',
+  );
+  assert.equal(nulPath({ name: 'plain', n: 1, b: true, z: null }), null);
 });
