@@ -14,7 +14,8 @@ export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 export const DEADLOCK_DETECTED = '40P01';
 /**
- * Text Postgres will not store: a NUL in text (22021, character_not_in_repertoire) or in jsonb
- * (22P05, untranslatable_character). Only a value a client sent can hold one.
+ * Text Postgres will not store: a byte sequence invalid in the database's encoding, a NUL among
+ * them (22021, character_not_in_repertoire), or a character jsonb cannot take, `\u0000` among them
+ * (22P05, untranslatable_character).
  */
 export const UNSTORABLE_TEXT: readonly string[] = ['22021', '22P05'];

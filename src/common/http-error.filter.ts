@@ -64,6 +64,16 @@ export function isLostCommit(err: unknown): boolean {
   );
 }
 
+/** Postgres refused a NUL (U+0000) in text (22021) or jsonb (22P05), which only values can hold. */
+export function isNulRefused(err: unknown): boolean {
+  if (!UNSTORABLE_TEXT.includes(pgErrorCode(err) ?? '')) return false;
+  const e = (err instanceof QueryFailedError ? err.driverError : err) as {
+    message?: string;
+    detail?: string;
+  };
+  return /0x00\b|\\u0000/.test(`${e.message ?? ''} ${e.detail ?? ''}`);
+}
+
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
@@ -106,14 +116,17 @@ export class HttpErrorFilter implements ExceptionFilter {
         : 'A dependency is unavailable; nothing was accepted. Try again.';
       return { status: 503, body: errorBody(503, message), headers: { 'retry-after': '1' } };
     }
-    if (UNSTORABLE_TEXT.includes(pgErrorCode(exception) ?? '')) {
-      // The validation pipe refuses a NUL where a request names it; this is the net for any other
-      // way in: nothing was written, and only a value the client sent can hold such a character.
+    if (isNulRefused(exception)) {
+      // The validation pipe refuses a NUL where a request names it: this is the net for any other
+      // way one reaches Postgres. Logged, in case it is Tern's own string and not the client's.
+      const errorId = randomUUID();
+      this.logger.warn({ err: exception, errorId }, `NUL refused by Postgres ${errorId}`);
       return {
         status: 400,
         body: errorBody(
           400,
-          'a value holds the NUL character (U+0000), which cannot be stored; nothing was written',
+          `a value holds the NUL character (U+0000), which cannot be stored (id ${errorId})`,
+          { errorId },
         ),
         headers: {},
       };

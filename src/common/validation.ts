@@ -43,38 +43,49 @@ export const REFUSED_KEY_MESSAGE =
   'keys named __proto__, constructor or prototype are not accepted';
 
 /**
- * Where a request value holds U+0000 (NUL), in a string or a key: its path as refusedKeyPath gives
- * it (`name`, `events[0].idempotencyKey`, `metadata.note`), `path` naming the value itself; null
- * when nowhere. Postgres stores no NUL in text or jsonb (SQLSTATE 22021, 22P05), which made a
- * tenant's name, an idempotency key or a path parameter holding one a 500. Not looked into: an
- * event's `data` (`data`, `events[i].data`), which Tern stores and sends as the JSON text it is,
- * where a NUL is the escape `\u0000`.
+ * Fields of a request body whose JSON Tern stores as the text it is, where a NUL is the escape
+ * `\u0000` (an event's `data`): each a path of keys, `[]` for every item of an array. Set with
+ * @OpaqueJson on the body's DTO class; nulPath does not look inside them.
  */
-export function nulPath(value: unknown, path = ''): string | null {
-  const found = nulIn(value, '');
-  if (found === null) return null;
-  return path === '' && found.startsWith('.') ? found.slice(1) : path + found;
+const OPAQUE_JSON = new WeakMap<object, string[][]>();
+
+/** Marks fields of a body DTO as opaque JSON (see OPAQUE_JSON): `['events', '[]', 'data']`. */
+export function OpaqueJson(...paths: string[][]): ClassDecorator {
+  return (target) => {
+    OPAQUE_JSON.set(target, paths);
+  };
 }
 
-/** An event's data, at the top of a body or in a batch's `events`. */
-const OPAQUE_JSON = /^(\.events\[\d+\])?\.data$/;
+/**
+ * Where a request value holds U+0000 (NUL), in a string or a key: its path as refusedKeyPath gives
+ * it (`name`, `events[0].idempotencyKey`, `metadata.note`; `` for the value itself), or null when
+ * nowhere. Postgres stores no NUL in text or jsonb (SQLSTATE 22021, 22P05), which made a tenant's
+ * name, an idempotency key or a path parameter holding one a 500. `skip`: the opaque JSON fields
+ * not looked into (see OpaqueJson).
+ */
+export function nulPath(value: unknown, skip: string[][] = []): string | null {
+  const found = nulIn(value, skip);
+  if (found === null) return null;
+  return found.startsWith('.') ? found.slice(1) : found;
+}
 
-/** nulPath's walk: the path below `value` (`.a[1].b`), or null; `at` is where value is. */
-function nulIn(value: unknown, at: string): string | null {
+/** nulPath's walk: the path below `value` (`.a[1].b`), or null; `skip` as seen from here. */
+function nulIn(value: unknown, skip: string[][]): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? '' : null;
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
+    const below = skip.length ? skip.filter((p) => p[0] === '[]').map((p) => p.slice(1)) : skip;
     for (let i = 0; i < value.length; i++) {
-      const found = nulIn(value[i], `${at}[${i}]`);
+      const found = nulIn(value[i], below);
       if (found !== null) return `[${i}]${found}`;
     }
     return null;
   }
   for (const key in value) {
     if (key.includes('\u0000')) return `.${key}`;
-    const here = `${at}.${key}`;
-    if (OPAQUE_JSON.test(here)) continue;
-    const found = nulIn((value as Record<string, unknown>)[key], here);
+    const below = skip.length ? skip.filter((p) => p[0] === key).map((p) => p.slice(1)) : skip;
+    if (below.some((p) => p.length === 0)) continue; // an opaque field
+    const found = nulIn((value as Record<string, unknown>)[key], below);
     if (found !== null) return `.${key}${found}`;
   }
   return null;
@@ -110,12 +121,13 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 
 /**
  * Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them, and a
- * NUL anywhere in a body, query or path parameter but an event's data (400 naming the field).
+ * NUL anywhere in a body, query or path parameter but a body's opaque JSON (400 naming the field).
  */
 class TernValidationPipe extends ValidationPipe {
-  transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') {
-      const at = nulPath(value);
+      const opaque = metadata.type === 'body' && metadata.metatype;
+      const at = nulPath(value, (opaque && OPAQUE_JSON.get(opaque)) || []);
       if (at !== null) throw invalid(at || metadata.data || metadata.type, NUL_MESSAGE);
     }
     return super.transform(value, metadata);

@@ -12,6 +12,7 @@ import { TERN_CONFIG, TernConfig } from '../config/config';
 import { deliveryIdPrefix, deliveryIdTail, newId } from '../common/ids';
 import { appendTo } from '../common/group';
 import { runPrepared } from '../database/prepared-statement';
+import { pgErrorCode } from '../common/db-errors';
 import { INSERT_EVENTS } from './insert-events.statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
@@ -71,6 +72,23 @@ export function eventBody(id: string, type: string, timestamp: string, data: unk
   return JSON.stringify({ id, type, timestamp, data });
 }
 
+/**
+ * Whether a failed shared ingest write may be one submission's doing, and so worth writing again in
+ * halves to find it (GroupCommit): a data or integrity error (SQLSTATE class 22 or 23: a value
+ * Postgres refuses, a tenant deleted meanwhile), a transaction rolled back (40: a deadlock, less
+ * likely in a smaller write), or a domain error about one submission (TernError). Any other
+ * failure (the database read-only or out of disk, a table missing, a bug) would fail every half
+ * alike, 2n - 1 writes one after another for nothing, so the group gets it at once. With the
+ * database gone, a retry would only fail again, and its clean 503 could hide that the shared COMMIT
+ * was applied (the lost-commit answer says so; see HttpErrorFilter).
+ */
+export function worthSplitting(err: unknown): boolean {
+  if (isDependencyFailure(err)) return false;
+  if (err instanceof TernError) return true;
+  const code = pgErrorCode(err);
+  return code !== undefined && ['22', '23', '40'].includes(code.slice(0, 2));
+}
+
 @Injectable()
 export class EventsService {
   private readonly logger = new Logger(EventsService.name);
@@ -85,13 +103,11 @@ export class EventsService {
   private readonly ingest = new GroupCommit<TenantEventInput[], AcceptedEventDto[]>(
     (submissions) => this.writeSubmissions(submissions),
     (s) => s.length,
-    // With the database gone, a retry alone would only fail again, and its clean 503 could hide
-    // that the shared COMMIT was applied (the lost-commit answer says so; see HttpErrorFilter).
     {
       maxItems: 1_000,
       maxInFlight: 4,
       overlapAfterMs: OVERLAP_AFTER_MS,
-      retryAlone: (e) => !isDependencyFailure(e),
+      retryAlone: worthSplitting,
     },
   );
 
@@ -334,7 +350,12 @@ export class EventsService {
       }
       const e = earlier.get(tenantKey(p.tenantId, p.idempotencyKey!));
       if (!e)
-        throw new Error(`idempotency key ${p.idempotencyKey} conflicted but no event holds it`);
+        // The event that held the key went between the insert and this read (its tenant deleted):
+        // a conflict to try again, which a write of this submission alone may then get past.
+        throw new TernError(
+          'conflict',
+          `idempotencyKey ${p.idempotencyKey} was taken by an event that is gone; try again`,
+        );
       return e;
     });
     return {

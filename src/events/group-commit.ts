@@ -2,9 +2,9 @@
 // next one, so N concurrent triggers cost one transaction instead of N. A submission is all or
 // nothing; when a shared write fails, its submissions are written again in halves, one half after
 // the other, halving again whatever fails, so one bad submission fails only itself (alone), in
-// about 2 log2(n) writes rather than n; unless the failure says retrying is no use (the database
-// went away): then every submission of that write gets that failure, which may say the write's
-// outcome is unknown.
+// about 2 log2(n) writes rather than n; unless the failure says retrying is no use (retryAlone:
+// the database went away, or a failure every submission would meet alike): then every submission
+// of that write gets that failure, which may say the write's outcome is unknown.
 
 export interface GroupCommitOptions {
   /** Items (events) per write at the most. */

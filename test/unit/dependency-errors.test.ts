@@ -6,6 +6,7 @@ import {
   HttpErrorFilter,
   isDependencyDown,
   isLostCommit,
+  isNulRefused,
 } from '../../src/common/http-error.filter';
 
 const failed = (query: string, message: string, code?: string) =>
@@ -48,16 +49,27 @@ test('the filter answers 503 with Retry-After, and says when the outcome is unkn
   assert.equal(filter.describe(new Error('boom')).status, 500);
 });
 
-test('text Postgres cannot store (a NUL) is a 400 with nothing written, other query failures 500', () => {
+test('a NUL Postgres refused is a 400 with an error id; other query failures, encodings too, 500', () => {
   const filter = new HttpErrorFilter();
-  for (const [message, code] of [
-    ['invalid byte sequence for encoding "UTF8": 0x00', '22021'],
-    ['unsupported Unicode escape sequence', '22P05'],
-  ]) {
-    const { status, body } = filter.describe(failed('SELECT $1', message, code));
-    assert.equal(status, 400, code);
-    assert.match(body.message, /NUL character \(U\+0000\).*nothing was written/);
+  const text = failed('SELECT $1', 'invalid byte sequence for encoding "UTF8": 0x00', '22021');
+  const json = failed('SELECT $1::jsonb', 'unsupported Unicode escape sequence', '22P05');
+  (json.driverError as any).detail = '\\u0000 cannot be converted to text.';
+  for (const err of [text, json]) {
+    assert.ok(isNulRefused(err));
+    const { status, body } = filter.describe(err);
+    assert.equal(status, 400, err.message);
+    assert.match(
+      body.message,
+      /NUL character \(U\+0000\), which cannot be stored \(id [0-9a-f-]{36}\)/,
+    );
+    assert.match((body.details as any).errorId, /^[0-9a-f-]{36}$/);
   }
-  const other = filter.describe(failed('SELECT 1/0', 'division by zero', '22012'));
-  assert.equal(other.status, 500);
+  for (const other of [
+    failed('SELECT 1/0', 'division by zero', '22012'),
+    failed('SELECT $1', 'invalid byte sequence for encoding "UTF8": 0xc3 0x28', '22021'),
+    failed('SELECT $1::jsonb', 'unsupported Unicode escape sequence', '22P05'),
+  ]) {
+    assert.ok(!isNulRefused(other), other.message);
+    assert.equal(filter.describe(other).status, 500, other.message);
+  }
 });

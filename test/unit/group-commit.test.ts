@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { QueryFailedError } from 'typeorm';
 import { GroupCommit } from '../../src/events/group-commit';
+import { worthSplitting } from '../../src/events/events.service';
+import { TernError } from '../../src/common/errors';
 
 test('concurrent submissions share one write and each gets its own result', async () => {
   const writes: number[][] = [];
@@ -86,8 +89,8 @@ test('one bad submission among 100 is found in halves, one write at a time', asy
   );
   assert.deepEqual(writes[0], all, 'the first write held them all');
   // One shared write, then two a level (the bad half and the good one) for ceil(log2(100)) = 7
-  // levels at most: 15, where writing each submission again alone took 101.
-  assert.ok(writes.length <= 15, `${writes.length} writes`);
+  // levels: 15, where writing each submission again alone took 101.
+  assert.equal(writes.length, 15);
   assert.ok(
     writes.some((w) => w.length === 1 && w[0] === 57),
     'the bad one was written alone',
@@ -191,4 +194,25 @@ test('with overlapAfterMs, a write starts beside a slow one once that has taken 
   assert.equal(mostInFlight(), 2);
   assert.ok(log[1].start >= log[0].start + 35, `waited ${log[1].start - log[0].start} ms`);
   assert.ok(log[1].start < log[0].end, 'it did not wait for the slow write to end');
+});
+
+test('ingestion splits a failed write only for failures one submission can cause', () => {
+  const pg = (code: string, message = 'x') =>
+    new QueryFailedError('INSERT', [], Object.assign(new Error(message), { code }));
+  for (const e of [
+    pg('23503', 'insert or update on table "events" violates foreign key constraint'),
+    pg('22021', 'invalid byte sequence for encoding "UTF8": 0x00'),
+    pg('40P01', 'deadlock detected'),
+    new TernError('conflict', 'idempotencyKey k was taken by an event that is gone; try again'),
+  ])
+    assert.equal(worthSplitting(e), true, e.message);
+  for (const e of [
+    pg('25006', 'cannot execute INSERT in a read-only transaction'),
+    pg('53100', 'could not extend file: No space left on device'),
+    pg('42P01', 'relation "events" does not exist'),
+    pg('57P01', 'terminating connection due to administrator command'),
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    new TypeError("Cannot read properties of undefined (reading 'id')"),
+  ])
+    assert.equal(worthSplitting(e), false, e.message);
 });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { flattenValidationErrors, nulPath } from '../../src/common/validation';
-import { TriggerBatchDto } from '../../src/events/dto/trigger-event.dto';
+import { flattenValidationErrors, nulPath, validationPipe } from '../../src/common/validation';
+import { TriggerBatchDto, TriggerEventDto } from '../../src/events/dto/trigger-event.dto';
 
 const fields = async (body: unknown, parent?: string) =>
   flattenValidationErrors(
@@ -42,21 +42,38 @@ test('top-level fields keep their name, and a parent prefixes them', async () =>
   assert.deepEqual(new Set(nested), new Set(['[3].events[0].type']));
 });
 
-test('nulPath names the string or key holding a NUL, and leaves event data alone', () => {
+test('nulPath names the string or key holding a NUL, and leaves opaque JSON fields alone', () => {
+  const batch = [['events', '[]', 'data']];
   assert.equal(nulPath({ name: 'a\u0000b' }), 'name');
   assert.equal(nulPath('x\u0000'), '', 'a parameter itself');
   assert.equal(nulPath({ metadata: { a: ['x', 'y\u0000'] } }), 'metadata.a[1]');
   assert.equal(nulPath({ metadata: { 'k\u0000': 1 } }), 'metadata.k\u0000');
-  assert.equal(
-    nulPath({ events: [{ data: {} }, { idempotencyKey: '\u0000' }] }),
-    'events[1].idempotencyKey',
-  );
-  assert.equal(nulPath({ type: 't', data: { note: 'a\u0000', 'k\u0000': [1] } }), null);
-  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }), null);
-  assert.equal(
-    nulPath({ metadata: { data: '\u0000' } }),
-    'metadata.data',
-    'only an event data is left alone',
-  );
+  const items = { events: [{ data: { a: '\u0000' } }, { idempotencyKey: '\u0000' }] };
+  assert.equal(nulPath(items, batch), 'events[1].idempotencyKey');
+  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }, batch), null);
+  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }), 'events[0].data.a', 'not opaque');
+  assert.equal(nulPath({ type: 't', data: { note: 'a\u0000', 'k\u0000': [1] } }, [['data']]), null);
+  assert.equal(nulPath({ metadata: { data: '\u0000' } }, [['data']]), 'metadata.data');
   assert.equal(nulPath({ name: 'plain', n: 1, b: true, z: null }), null);
+});
+
+test('the trigger DTOs mark their data as opaque JSON, so the pipe lets a NUL through there only', async () => {
+  const pipe = validationPipe();
+  const body = (metatype: any, value: unknown) =>
+    pipe.transform(value, { type: 'body', metatype, data: undefined });
+  await body(TriggerBatchDto, { events: [{ type: 'a.b', data: { s: '\u0000' } }] });
+  await assert.rejects(
+    body(TriggerBatchDto, { events: [{ type: 'a.b', data: {}, idempotencyKey: '\u0000' }] }),
+    (e: any) => e.details?.[0]?.field === 'events[0].idempotencyKey',
+  );
+  await body(TriggerEventDto, { type: 'a.b', data: { s: '\u0000' } });
+  await assert.rejects(
+    pipe.transform('x\u0000', { type: 'param', metatype: String, data: 'tenantId' }),
+    (e: any) => e.details?.[0]?.field === 'tenantId',
+  );
+  await assert.rejects(
+    pipe.transform({ data: '\u0000' }, { type: 'query', metatype: Object, data: undefined }),
+    (e: any) => e.details?.[0]?.field === 'data',
+    'opaque only in a trigger body',
+  );
 });

@@ -13,7 +13,9 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { OpaqueJson } from '../../common/validation';
 
+@OpaqueJson(['data'])
 export class TriggerEventDto {
   @ApiProperty({ example: 'order.completed', description: 'An event type of the catalog' })
   @IsString()
@@ -40,6 +42,7 @@ export class TriggerEventDto {
   idempotencyKey?: string;
 }
 
+@OpaqueJson(['events', '[]', 'data'])
 export class TriggerBatchDto {
   @ApiProperty({ type: [TriggerEventDto], minItems: 1, maxItems: 500 })
   @IsArray()
