@@ -135,12 +135,18 @@ export class CatalogService {
    * come back), all in one transaction. Types not in the list are left alone.
    */
   async upsertMany(inputs: EventTypeInput[]): Promise<EventTypeView[]> {
+    // Rows are written in name order, so two imports of the same names lock them in the same order
+    // and one waits for the other, where in request order they could deadlock (a 500). The answer
+    // keeps the request's order.
+    const order = inputs
+      .map((input, i) => ({ input, i }))
+      .sort((a, b) => (a.input.name < b.input.name ? -1 : a.input.name > b.input.name ? 1 : 0));
     const rows = await this.types.manager.transaction(async (m) => {
-      const out: EventTypeRow[] = [];
-      for (const [i, input] of inputs.entries()) {
+      const out: EventTypeRow[] = new Array(inputs.length);
+      for (const { input, i } of order) {
         const row = await upsertRow(m, input, 'NOT event_types.reserved');
         if (!row) throw invalid(`[${i}].name`, 'is reserved for Tern');
-        out.push(row);
+        out[i] = row;
       }
       return out;
     });

@@ -27,12 +27,39 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   return ajvFor(schema).compile(schema);
 }
 
-/** Why `schema` is not a usable JSON Schema, or null when it compiles. */
-export function schemaProblem(schema: Record<string, unknown>): string | null {
+/** What a schema that refers to itself without consuming data does to a validation. */
+export const ENDLESS_SCHEMA =
+  'refers to itself without end (a $ref loop): no data could be checked';
+
+/**
+ * Runs a validator on `data`: true, false (its `errors` say why), or ENDLESS_SCHEMA when the check
+ * ran out of stack, which a schema such as `{"$ref": "#"}` does whatever the data (ajv compiles a
+ * $ref loop into functions that call each other for ever). Any other failure is thrown.
+ */
+export function runValidator(validate: ValidateFunction, data: unknown): boolean | string {
   try {
-    compileSchema(schema);
-    return null;
+    return validate(data) as boolean;
+  } catch (e) {
+    if (e instanceof RangeError) return ENDLESS_SCHEMA;
+    throw e;
+  }
+}
+
+/** Values every schema is tried on before it is accepted (see schemaProblem). */
+const PROBES: unknown[] = [{}, [], '', 0, null, true, { a: {} }, [{}]];
+
+/**
+ * Why `schema` is not a usable JSON Schema, or null when it compiles and checks a few plain values
+ * without running out of stack.
+ */
+export function schemaProblem(schema: Record<string, unknown>): string | null {
+  let validate: ValidateFunction;
+  try {
+    validate = compileSchema(schema);
   } catch (e) {
     return `is not a valid JSON Schema: ${(e as Error).message}`;
   }
+  for (const probe of PROBES)
+    if (runValidator(validate, probe) === ENDLESS_SCHEMA) return ENDLESS_SCHEMA;
+  return null;
 }

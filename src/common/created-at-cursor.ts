@@ -9,6 +9,19 @@ export const createdAtKeySql = (column: string) =>
 
 const CREATED_AT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
+/**
+ * Whether a CREATED_AT_KEY text names a time that exists, in years 1-9999 as Postgres takes them (a
+ * hand-made `2024-02-30` or month 13 was a 500 from Postgres).
+ */
+function isRealTime(text: string): boolean {
+  const ms = Date.parse(`${text.slice(0, 23)}Z`);
+  return (
+    !Number.isNaN(ms) &&
+    new Date(ms).toISOString().slice(0, 19) === text.slice(0, 19) &&
+    text.slice(0, 4) !== '0000'
+  );
+}
+
 /** The (createdAt, key) pair of a cursor made from `createdAtKeySql`, or null on the first page. */
 export function decodeCreatedAtCursor(
   cursor: string | undefined,
@@ -16,7 +29,12 @@ export function decodeCreatedAtCursor(
   const parts = decodeCursor(cursor, 2);
   if (!parts) return null;
   const [createdAt, key] = parts;
-  if (typeof createdAt !== 'string' || !CREATED_AT_KEY.test(createdAt) || typeof key !== 'string')
+  if (
+    typeof createdAt !== 'string' ||
+    !CREATED_AT_KEY.test(createdAt) ||
+    !isRealTime(createdAt) ||
+    typeof key !== 'string'
+  )
     throw invalid('cursor', 'is not a cursor this list returned');
   return { createdAt, key };
 }

@@ -45,7 +45,7 @@ export const REFUSED_KEY_MESSAGE =
 /**
  * Fields of a request body whose JSON Tern stores as the text it is, where a NUL is the escape
  * `\u0000` (an event's `data`): each a path of keys, `[]` for every item of an array. Set with
- * @OpaqueJson on the body's DTO class; nulPath does not look inside them.
+ * @OpaqueJson on the body's DTO class; see unstorable.
  */
 const OPAQUE_JSON = new WeakMap<object, string[][]>();
 
@@ -56,42 +56,83 @@ export function OpaqueJson(...paths: string[][]): ClassDecorator {
   };
 }
 
-/**
- * Where a request value holds U+0000 (NUL), in a string or a key: its path as refusedKeyPath gives
- * it (`name`, `events[0].idempotencyKey`, `metadata.note`; `` for the value itself), or null when
- * nowhere. Postgres stores no NUL in text or jsonb (SQLSTATE 22021, 22P05), which made a tenant's
- * name, an idempotency key or a path parameter holding one a 500. `skip`: the opaque JSON fields
- * not looked into (see OpaqueJson).
- */
-export function nulPath(value: unknown, skip: string[][] = []): string | null {
-  const found = nulIn(value, skip);
-  if (found === null) return null;
-  return found.startsWith('.') ? found.slice(1) : found;
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+export const SURROGATE_MESSAGE = 'must be well-formed Unicode: it holds a lone surrogate';
+export const INFINITE_MESSAGE = 'is a number too large for JSON (it would be stored as null)';
+
+/** A lone surrogate: with the u flag a well-formed pair is one code point, not Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What is wrong with a string or key Postgres is to store, or null. */
+function unstorableText(s: string): string | null {
+  if (s.includes('\u0000')) return NUL_MESSAGE;
+  if (LONE_SURROGATE.test(s)) return SURROGATE_MESSAGE;
+  return null;
 }
 
-/** nulPath's walk: the path below `value` (`.a[1].b`), or null; `skip` as seen from here. */
-function nulIn(value: unknown, skip: string[][]): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? '' : null;
+/**
+ * The first value in a request that Postgres cannot store as sent, or null: its path as
+ * refusedKeyPath gives it (`name`, `events[0].idempotencyKey`, `metadata.note`; `` for the value
+ * itself) and what is wrong.
+ * - A NUL (U+0000) in a string or key: Postgres stores none in text or jsonb (SQLSTATE 22021,
+ *   22P05). A tenant's name, an idempotency key or a path parameter holding one was a 500.
+ * - A lone surrogate in a string or key: jsonb refuses its escape (22P02, a 500), and text stores
+ *   U+FFFD in its place, so two different idempotency keys became one.
+ * - A number JSON.parse read as Infinity (`1e309`): JSON.stringify writes it `null`, so an event's
+ *   data or a JSON Schema (`{"maximum": 1e309}`) was stored as something else than was sent.
+ *
+ * `opaque`: the fields whose JSON Tern stores as the text it is (see OpaqueJson). Inside them
+ * strings and keys are not looked at (a NUL or a lone surrogate is written as its JSON escape and
+ * sent as such), numbers still are.
+ */
+export function unstorable(
+  value: unknown,
+  opaque: string[][] = [],
+): { path: string; message: string } | null {
+  const found = unstorableIn(value, opaque, false);
+  if (found === null) return null;
+  const path = found.path.startsWith('.') ? found.path.slice(1) : found.path;
+  return { path, message: found.message };
+}
+
+/** unstorable's walk: the path below `value` (`.a[1].b`); `opaque` as seen from here. */
+function unstorableIn(
+  value: unknown,
+  opaque: string[][],
+  inOpaque: boolean,
+): { path: string; message: string } | null {
+  if (typeof value === 'string') {
+    const message = inOpaque ? null : unstorableText(value);
+    return message === null ? null : { path: '', message };
+  }
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? null : { path: '', message: INFINITE_MESSAGE };
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
-    const below = skip.length ? skip.filter((p) => p[0] === '[]').map((p) => p.slice(1)) : skip;
+    const below = opaque.length
+      ? opaque.filter((p) => p[0] === '[]').map((p) => p.slice(1))
+      : opaque;
     for (let i = 0; i < value.length; i++) {
-      const found = nulIn(value[i], below);
-      if (found !== null) return `[${i}]${found}`;
+      const found = unstorableIn(value[i], below, inOpaque);
+      if (found !== null) return { path: `[${i}]${found.path}`, message: found.message };
     }
     return null;
   }
   for (const key in value) {
-    if (key.includes('\u0000')) return `.${key}`;
-    const below = skip.length ? skip.filter((p) => p[0] === key).map((p) => p.slice(1)) : skip;
-    if (below.some((p) => p.length === 0)) continue; // an opaque field
-    const found = nulIn((value as Record<string, unknown>)[key], below);
-    if (found !== null) return `.${key}${found}`;
+    const keyMessage = inOpaque ? null : unstorableText(key);
+    if (keyMessage !== null) return { path: `.${key}`, message: keyMessage };
+    const below = opaque.length
+      ? opaque.filter((p) => p[0] === key).map((p) => p.slice(1))
+      : opaque;
+    const found = unstorableIn(
+      (value as Record<string, unknown>)[key],
+      below,
+      inOpaque || below.some((p) => p.length === 0),
+    );
+    if (found !== null) return { path: `.${key}${found.path}`, message: found.message };
   }
   return null;
 }
-
-export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 
 /**
  * class-validator's errors as one problem per constraint, each naming its field as our own checks
@@ -121,14 +162,15 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 
 /**
  * Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them, and a
- * NUL anywhere in a body, query or path parameter but a body's opaque JSON (400 naming the field).
+ * value Postgres cannot store as sent (see unstorable) in a body, query or path parameter (400
+ * naming the field).
  */
 class TernValidationPipe extends ValidationPipe {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') {
-      const opaque = metadata.type === 'body' && metadata.metatype;
-      const at = nulPath(value, (opaque && OPAQUE_JSON.get(opaque)) || []);
-      if (at !== null) throw invalid(at || metadata.data || metadata.type, NUL_MESSAGE);
+      const dto = metadata.type === 'body' && metadata.metatype;
+      const bad = unstorable(value, (dto && OPAQUE_JSON.get(dto)) || []);
+      if (bad !== null) throw invalid(bad.path || metadata.data || metadata.type, bad.message);
     }
     return super.transform(value, metadata);
   }

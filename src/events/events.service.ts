@@ -7,12 +7,13 @@ import { patternsFor } from '../subscriptions/patterns';
 import { GroupCommit } from './group-commit';
 import { isDependencyFailure } from '../common/http-error.filter';
 import { isReservedEventTypeName } from '../catalog/event-type-rules';
+import { ENDLESS_SCHEMA, runValidator } from '../catalog/json-schema';
 import { DeliveryQueue, EventGroup } from '../queue/delivery-queue';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { deliveryIdPrefix, deliveryIdTail, newId } from '../common/ids';
 import { appendTo } from '../common/group';
 import { runPrepared } from '../database/prepared-statement';
-import { pgErrorCode } from '../common/db-errors';
+import { FOREIGN_KEY_VIOLATION, pgErrorCode } from '../common/db-errors';
 import { INSERT_EVENTS } from './insert-events.statement';
 import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
@@ -130,7 +131,13 @@ export class EventsService {
     batch: boolean,
   ): Promise<AcceptedEventDto[]> {
     await this.validate(inputs, batch);
-    return this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
+    try {
+      return await this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
+    } catch (e) {
+      // The tenant was deleted after the request's guard found it (the events' foreign key).
+      if (pgErrorCode(e) === FOREIGN_KEY_VIOLATION) throw notFound('Tenant');
+      throw e;
+    }
   }
 
   /** One write for many submissions; each gets its own slice of the answer back. */
@@ -203,7 +210,15 @@ export class EventsService {
           { field: field(i, 'type'), message: 'reserved event type' },
         ]);
       }
-      if (known.validate && !known.validate(data)) {
+      const valid = known.validate ? runValidator(known.validate, data) : true;
+      if (valid === ENDLESS_SCHEMA) {
+        throw new TernError(
+          'rejected',
+          `${field(i, 'data')} could not be checked: the schema of ${type} ${ENDLESS_SCHEMA}`,
+          [{ field: field(i, 'data'), message: `the schema of ${type} ${ENDLESS_SCHEMA}` }],
+        );
+      }
+      if (known.validate && valid === false) {
         const details: FieldProblem[] = (known.validate.errors ?? []).map((e) => ({
           field: `${field(i, 'data')}${e.instancePath.replace(/\//g, '.')}`,
           message: e.message ?? 'is invalid',

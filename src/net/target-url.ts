@@ -39,6 +39,8 @@ export function normaliseTargetUrl(raw: string): TargetUrl {
   if (parsed.username !== '' || parsed.password !== '')
     throw invalid('url', 'must not contain credentials (user:password@)');
   if (parsed.hostname === '') throw invalid('url', 'must name a host');
+  // Port 0 is no port a server listens on: every attempt would fail to connect.
+  if (parsed.port === '0') throw invalid('url', 'must not use port 0');
   parsed.hash = '';
   const url = parsed.href;
   if (url.length > MAX_URL_LENGTH)

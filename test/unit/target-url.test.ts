@@ -82,6 +82,12 @@ test('refuses credentials', () => {
   refused('https://:secret@example.com/', /credentials/);
 });
 
+test('refuses port 0, where no server listens', () => {
+  refused('http://127.0.0.1:0/', /port 0/);
+  refused('https://example.com:00/hook', /port 0/);
+  assert.equal(normaliseTargetUrl('https://example.com:1/').port, 1);
+});
+
 test('refuses what is not an absolute URL', () => {
   refused('example.com/hook', /not a valid absolute URL/);
   refused('/relative', /not a valid absolute URL/);

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { flattenValidationErrors, nulPath, validationPipe } from '../../src/common/validation';
+import {
+  flattenValidationErrors,
+  INFINITE_MESSAGE,
+  SURROGATE_MESSAGE,
+  unstorable,
+  validationPipe,
+} from '../../src/common/validation';
 import { TriggerBatchDto, TriggerEventDto } from '../../src/events/dto/trigger-event.dto';
 
 const fields = async (body: unknown, parent?: string) =>
@@ -42,19 +48,33 @@ test('top-level fields keep their name, and a parent prefixes them', async () =>
   assert.deepEqual(new Set(nested), new Set(['[3].events[0].type']));
 });
 
-test('nulPath names the string or key holding a NUL, and leaves opaque JSON fields alone', () => {
+test('unstorable names the string, key or number Postgres cannot store as sent', () => {
+  const at = (value: unknown, opaque?: string[][]) => unstorable(value, opaque)?.path ?? null;
   const batch = [['events', '[]', 'data']];
-  assert.equal(nulPath({ name: 'a\u0000b' }), 'name');
-  assert.equal(nulPath('x\u0000'), '', 'a parameter itself');
-  assert.equal(nulPath({ metadata: { a: ['x', 'y\u0000'] } }), 'metadata.a[1]');
-  assert.equal(nulPath({ metadata: { 'k\u0000': 1 } }), 'metadata.k\u0000');
+  assert.equal(at({ name: 'a\u0000b' }), 'name');
+  assert.equal(at('x\u0000'), '', 'a parameter itself');
+  assert.equal(at({ metadata: { a: ['x', 'y\u0000'] } }), 'metadata.a[1]');
+  assert.equal(at({ metadata: { 'k\u0000': 1 } }), 'metadata.k\u0000');
   const items = { events: [{ data: { a: '\u0000' } }, { idempotencyKey: '\u0000' }] };
-  assert.equal(nulPath(items, batch), 'events[1].idempotencyKey');
-  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }, batch), null);
-  assert.equal(nulPath({ events: [{ data: { a: '\u0000' } }] }), 'events[0].data.a', 'not opaque');
-  assert.equal(nulPath({ type: 't', data: { note: 'a\u0000', 'k\u0000': [1] } }, [['data']]), null);
-  assert.equal(nulPath({ metadata: { data: '\u0000' } }, [['data']]), 'metadata.data');
-  assert.equal(nulPath({ name: 'plain', n: 1, b: true, z: null }), null);
+  assert.equal(at(items, batch), 'events[1].idempotencyKey');
+  assert.equal(at({ events: [{ data: { a: '\u0000' } }] }, batch), null);
+  assert.equal(at({ events: [{ data: { a: '\u0000' } }] }), 'events[0].data.a', 'not opaque');
+  assert.equal(at({ type: 't', data: { note: 'a\u0000', 'k\ud800': [1] } }, [['data']]), null);
+  assert.equal(at({ metadata: { data: '\u0000' } }, [['data']]), 'metadata.data');
+  assert.equal(at({ name: 'plain ✓ 😀', n: 1.5e308, b: true, z: null }), null);
+  // A lone surrogate, either half; a pair is fine.
+  assert.deepEqual(unstorable({ metadata: { k: 'a\ud800' } }), {
+    path: 'metadata.k',
+    message: SURROGATE_MESSAGE,
+  });
+  assert.equal(at({ idempotencyKey: '\udc00x' }), 'idempotencyKey');
+  assert.equal(at({ name: '\ud83d\ude00' }), null);
+  // A number JSON.parse read as Infinity, in opaque data too.
+  assert.deepEqual(unstorable({ schema: { maximum: Infinity } }), {
+    path: 'schema.maximum',
+    message: INFINITE_MESSAGE,
+  });
+  assert.equal(at({ events: [{ data: { a: [1, -Infinity] } }] }, batch), 'events[0].data.a[1]');
 });
 
 test('the trigger DTOs mark their data as opaque JSON, so the pipe lets a NUL through there only', async () => {

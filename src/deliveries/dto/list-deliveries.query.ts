@@ -9,32 +9,11 @@ import {
   IsString,
   Length,
   Matches,
-  ValidateBy,
-  buildMessage,
-  isISO8601,
 } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
+import { IsTimestamp } from '../../common/timestamp';
 import { DELIVERY_STATUSES } from '../delivery-log.query';
 import type { DeliveryStatus } from '../entities/delivery.entity';
-
-/** A date, or a date-time that states its offset (a bare local time would depend on the server's zone). */
-const TIMESTAMP =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
-
-export const IsTimestamp = () =>
-  ValidateBy({
-    name: 'isTimestamp',
-    validator: {
-      validate: (v: unknown) =>
-        typeof v === 'string' &&
-        TIMESTAMP.test(v) &&
-        isISO8601(v, { strict: true }) &&
-        !Number.isNaN(Date.parse(v)),
-      defaultMessage: buildMessage(
-        () => '$property must be an ISO 8601 timestamp with a time zone, e.g. 2025-01-31T12:00:00Z',
-      ),
-    },
-  });
 
 /** `?status=failed,pending` and `?status=failed&status=pending` both become ['failed', 'pending']. */
 const splitList = ({ value }: { value: unknown }) =>

@@ -1,13 +1,14 @@
 // Bodies and answers of the replay routes.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateString, IsOptional } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsTimestamp } from '../../common/timestamp';
 
 export class RecoverDto {
   @ApiProperty({
     example: '2026-11-01T00:00:00Z',
     description: 'Failed deliveries created at or after this time',
   })
-  @IsDateString({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  @IsTimestamp()
   since: string;
 
   @ApiPropertyOptional({
@@ -15,7 +16,7 @@ export class RecoverDto {
     description: 'and before this time (default: now)',
   })
   @IsOptional()
-  @IsDateString({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  @IsTimestamp()
   until?: string;
 }
 
