@@ -346,7 +346,7 @@ export class CatalogService {
   ): ValidateFunction {
     const hit = this.validators.get(name);
     if (hit && hit.version === version) return hit.validate;
-    const validate = compileSchema(schema);
+    const validate = compileSchema(schema, { lenient: true });
     this.validators.set(name, { version, validate });
     return validate;
   }

@@ -5,7 +5,12 @@ import {
   isReservedEventTypeName,
   RESERVED_EVENT_TYPES,
 } from '../../src/catalog/event-type-rules';
-import { compileSchema, schemaProblem } from '../../src/catalog/json-schema';
+import {
+  compileSchema,
+  ENDLESS_SCHEMA,
+  runValidator,
+  schemaProblem,
+} from '../../src/catalog/json-schema';
 
 test('event type names are dot-separated segments of [a-zA-Z0-9_-]', () => {
   for (const ok of [
@@ -86,4 +91,45 @@ test('two schemas with the same $id compile independently', () => {
   const b = compileSchema({ $id: 'https://example.com/s', type: 'number' });
   assert.equal(a('x'), true);
   assert.equal(b('x'), false);
+});
+
+test('patterns run on RE2: linear in the data, JavaScript escapes read, lookahead refused at save', () => {
+  const v = compileSchema({
+    properties: {
+      a: { type: 'string', pattern: '^(a+)+$' },
+      b: { pattern: '^[\\u0041-\\u005A]+$' },
+    },
+    patternProperties: { '^x-': { type: 'string' } },
+  });
+  // With JavaScript's RegExp this one call took minutes (catastrophic backtracking).
+  assert.equal(v({ a: 'a'.repeat(5_000) + '!' }), false);
+  assert.equal(v({ a: 'aaa', b: 'ABC', 'x-y': 's' }), true);
+  assert.equal(v({ b: 'abc' }), false);
+  assert.equal(v({ 'x-y': 1 }), false);
+  assert.match(
+    schemaProblem({ properties: { a: { pattern: 'x(?!y)' } } })!,
+    /unsupported Perl syntax/,
+  );
+  assert.match(schemaProblem({ properties: { a: { pattern: '(a)\\1' } } })!, /invalid escape/);
+  // Saved before RE2: still loads, on JavaScript's RegExp.
+  const old = compileSchema({ properties: { a: { pattern: 'x(?!y)' } } }, { lenient: true });
+  assert.equal(old({ a: 'xz' }), true);
+  assert.equal(old({ a: 'xy' }), false);
+  assert.throws(() => compileSchema({ properties: { a: { pattern: 'x(?!y)' } } }));
+});
+
+test('a schema that loops without consuming data is refused; one data reaches fails that check only', () => {
+  assert.match(schemaProblem({ $ref: '#' })!, /refers to itself without end/);
+  assert.match(schemaProblem({ allOf: [{ $ref: '#' }] })!, /refers to itself without end/);
+  const deep = {
+    properties: { deep: { $ref: '#/definitions/x' } },
+    definitions: { x: { allOf: [{ $ref: '#/definitions/x' }] } },
+  };
+  assert.equal(schemaProblem(deep), null);
+  const v = compileSchema(deep);
+  assert.equal(runValidator(v, {}), true);
+  assert.equal(runValidator(v, { deep: 1 }), ENDLESS_SCHEMA);
+  // Recursion that walks the data is fine.
+  const tree = compileSchema({ type: 'object', properties: { child: { $ref: '#' } } });
+  assert.equal(runValidator(tree, { child: { child: { child: {} } } }), true);
 });
