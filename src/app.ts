@@ -80,7 +80,7 @@ export async function createApp(
       res.status(400).json(errorBody(400, err.message, [{ field: 'body', message: err.message }]));
     } else if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
       res.status(415).json(errorBody(415, err.message));
-    } else if (err.expose === true && err.status >= 400 && err.status < 500) {
+    } else if (err.expose === true && err.status === 400) {
       // body-parser's other client errors, e.g. a body that says gzip and is not (a 500 before).
       res
         .status(err.status)

@@ -1,6 +1,6 @@
 // The event type catalog: operator-defined types with optional JSON Schemas, plus Tern's reserved types.
 // Owns the event_types table. Other modules ask it which types are active and for compiled validators.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { EventType } from './entities/event-type.entity';
@@ -112,6 +112,8 @@ export class CatalogService {
   private readonly recent = new Map<string, { type: ActiveEventType | null; until: number }>();
   /** activeTypes queries under way, by name: concurrent misses of one name share one query. */
   private readonly loading = new Map<string, Promise<ActiveEventType | null>>();
+
+  private readonly logger = new Logger(CatalogService.name);
 
   constructor(@InjectRepository(EventType) private readonly types: Repository<EventType>) {}
 
@@ -346,7 +348,14 @@ export class CatalogService {
   ): ValidateFunction {
     const hit = this.validators.get(name);
     if (hit && hit.version === version) return hit.validate;
-    const validate = compileSchema(schema, { lenient: true });
+    const validate = compileSchema(schema, {
+      lenient: true,
+      onLenient: (why) =>
+        this.logger.warn(
+          `event type ${name} was saved before Tern checked patterns, and ${why}: its patterns ` +
+            "run on JavaScript's backtracking engine; save the type again with safe patterns",
+        ),
+    });
     this.validators.set(name, { version, validate });
     return validate;
   }

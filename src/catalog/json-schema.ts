@@ -6,32 +6,89 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { RegExpEngine, RegExpLike } from 'ajv/dist/types';
 import { RE2JS } from 're2js';
+import safeRegex from 'safe-regex2';
 
 export type { ValidateFunction };
 
+/** JavaScript's `\s`, which RE2's (`[\t\n\f\r ]`) is narrower than. */
+const JS_SPACE =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+
 /**
- * `pattern` and `patternProperties` run on RE2 (re2js, pure JavaScript), whose matching takes time
- * linear in the input: with JavaScript's backtracking RegExp, a pattern such as `^(a+)+$` and 31
- * characters of data held the API's event loop for a minute (ReDoS), and the data comes from the
- * operator's product, often from its users. RE2 reads JavaScript's escapes (translateRegExp) but
- * has no lookahead and no backreferences: a schema using them is refused when saved (see
- * schemaProblem), and one saved before this engine keeps JavaScript's RegExp (lenient).
+ * A JavaScript pattern (u mode) rewritten so RE2 reads it the same way, or null when it uses what
+ * RE2 lacks or reads otherwise and cannot be rewritten here: `.` (RE2's matches `\r`, U+2028 and
+ * U+2029), `\s`/`\S` (RE2's is ASCII), a surrogate pair written as two `\u` escapes (one code point
+ * to JavaScript, two to RE2), `\k<name>` (RE2 reads it as text). The rest is RE2JS.translateRegExp's.
  */
-const linearRegExp: RegExpEngine = Object.assign(
+export function forRe2(pattern: string): string | null {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c !== '\\') {
+      if (c === '[' && !inClass) inClass = true;
+      else if (c === ']' && inClass) inClass = false;
+      out += c === '.' && !inClass ? '[^\\n\\r\\u2028\\u2029]' : c;
+      continue;
+    }
+    const next = pattern[i + 1] ?? '';
+    const pair = /^u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})/i.exec(pattern.slice(i + 1));
+    if (pair) {
+      const high = parseInt(pair[1], 16) - 0xd800;
+      const low = parseInt(pair[2], 16) - 0xdc00;
+      out += `\\u{${(high * 0x400 + low + 0x10000).toString(16)}}`;
+      i += pair[0].length;
+      continue;
+    }
+    if (next === 'k' || (next === 'S' && inClass)) return null;
+    if (next === 's') out += inClass ? JS_SPACE : `[${JS_SPACE}]`;
+    else if (next === 'S') out += `[^${JS_SPACE}]`;
+    else out += c + next;
+    i++;
+  }
+  return out;
+}
+
+/**
+ * The engine of a schema's `pattern` and `patternProperties` when it is saved. JavaScript's RegExp
+ * backtracks: `^(a+)+$` and 31 characters of data held the API's event loop for a minute (ReDoS),
+ * and the data comes from the operator's product, often from its users. So a pattern runs on RE2
+ * (re2js, pure JavaScript), whose matching time is linear in the data, rewritten to mean what it
+ * means to JavaScript (forRe2). One RE2 cannot take (lookahead, backreferences, `\p{Letter}`,
+ * counts over 1000) runs on RegExp if safe-regex2 finds no nested quantifier in it (star height),
+ * and is refused otherwise (its parser also fails on lookbehind, which is refused too). Every pattern must also be one JavaScript's RegExp reads: a schema
+ * must mean the same to other validators.
+ */
+export const checkedRegExp: RegExpEngine = Object.assign(
   (pattern: string, u: string): RegExpLike => {
-    const rx = RE2JS.compile(RE2JS.translateRegExp(pattern));
-    // ajv keys compiled patterns by toString(): one per pattern.
-    const like = { test: (s: string) => rx.test(s), toString: () => `/${pattern}/${u}` };
-    return like;
+    const js = new RegExp(pattern, u); // throws on what JavaScript does not read
+    const rewritten = forRe2(pattern);
+    if (rewritten !== null) {
+      try {
+        const rx = RE2JS.compile(RE2JS.translateRegExp(rewritten));
+        // ajv keys compiled patterns by toString(): one per pattern.
+        const like = { test: (s: string) => rx.test(s), toString: () => js.toString() };
+        return like;
+      } catch {
+        // RE2 lacks it: JavaScript's engine, if safe enough (below)
+      }
+    }
+    if (!safeRegex(js))
+      throw new Error(
+        `pattern ${js} is not shown safe: the linear-time engine (RE2) cannot take it (lookaround, ` +
+          "backreferences), and for JavaScript's backtracking engine it has nested quantifiers, " +
+          'which can take exponential time on some data, or syntax the check cannot read (lookbehind)',
+      );
+    return js;
   },
-  { code: 'linearRegExp' }, // for ajv's standalone code, which Tern does not generate
+  { code: 'checkedRegExp' }, // for ajv's standalone code, which Tern does not generate
 );
 
 const OPTIONS = { allErrors: true, strict: false } as const;
 
 function ajvFor(schema: Record<string, unknown>, lenient: boolean): Ajv {
   const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
-  const options = lenient ? OPTIONS : { ...OPTIONS, code: { regExp: linearRegExp } };
+  const options = lenient ? OPTIONS : { ...OPTIONS, code: { regExp: checkedRegExp } };
   // A fresh instance per schema: two types may use the same `$id`, which one instance would refuse.
   const ajv = dialect.includes('2020-12')
     ? new Ajv2020(options)
@@ -44,18 +101,19 @@ function ajvFor(schema: Record<string, unknown>, lenient: boolean): Ajv {
 
 /**
  * A validator for `schema`; throws an Error saying why when it is not a usable JSON Schema. Its
- * patterns run on RE2; `lenient`: a schema whose patterns RE2 cannot read (saved before Tern used
- * it) gets JavaScript's RegExp instead of failing.
+ * patterns run as checkedRegExp says; `lenient`: a schema saved before Tern checked its patterns,
+ * which checkedRegExp refuses, gets JavaScript's RegExp for all of them instead of failing.
  */
 export function compileSchema(
   schema: Record<string, unknown>,
-  options: { lenient?: boolean } = {},
+  options: { lenient?: boolean; onLenient?: (why: string) => void } = {},
 ): ValidateFunction {
   if (schema.$async === true) throw new Error('asynchronous schemas ($async) are not supported');
   try {
     return ajvFor(schema, false).compile(schema);
   } catch (e) {
-    if (!options.lenient || !/error parsing regexp/.test((e as Error).message)) throw e;
+    if (!options.lenient || !/is not shown safe/.test((e as Error).message)) throw e;
+    options.onLenient?.((e as Error).message);
     return ajvFor(schema, true).compile(schema);
   }
 }
@@ -78,8 +136,8 @@ export function runValidator(validate: ValidateFunction, data: unknown): boolean
   }
 }
 
-/** Values every schema is tried on before it is accepted (see schemaProblem). */
-const PROBES: unknown[] = [{}, [], '', 0, null, true, { a: {} }, [{}]];
+/** Objects (event data is one) every schema is tried on before it is accepted (see schemaProblem). */
+const PROBES: unknown[] = [{}, ...[{}, [], '', 0, null, true, [{}]].map((a) => ({ a }))];
 
 /**
  * Why `schema` is not a usable JSON Schema, or null when it compiles and checks a few plain values

@@ -6,14 +6,15 @@ const TIMESTAMP =
   /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
 
 /**
- * Whether a timestamp is a time JavaScript and Postgres both take: in years 1-9999 once its offset
- * is applied (`9999-12-31T23:00:00-05:00` is in year 10000, and was a 500 from Postgres).
+ * Whether a timestamp is a time JavaScript and Postgres both take: in years 100-9999 once its offset
+ * is applied (`9999-12-31T23:00:00-05:00` is in year 10000, and was a 500 from Postgres; strict
+ * isISO8601 refuses years before 100 anyway).
  */
 function inRange(v: string): boolean {
   const ms = Date.parse(v);
   if (Number.isNaN(ms)) return false;
   const year = new Date(ms).getUTCFullYear();
-  return year >= 1 && year <= 9999;
+  return year >= 100 && year <= 9999;
 }
 
 /** An ISO 8601 date, or date-time with its offset; the delivery log's since/until, recover's window. */
@@ -25,7 +26,7 @@ export const IsTimestamp = () =>
         typeof v === 'string' && TIMESTAMP.test(v) && isISO8601(v, { strict: true }) && inRange(v),
       defaultMessage: buildMessage(
         () =>
-          '$property must be an ISO 8601 timestamp with a time zone, in years 1-9999, e.g. 2025-01-31T12:00:00Z',
+          '$property must be an ISO 8601 timestamp with a time zone, in years 100-9999, e.g. 2025-01-31T12:00:00Z',
       ),
     },
   });

@@ -135,7 +135,8 @@ export class EventsService {
       return await this.ingest.submit(inputs.map((i) => ({ ...i, tenantId })));
     } catch (e) {
       // The tenant was deleted after the request's guard found it (the events' foreign key).
-      if (pgErrorCode(e) === FOREIGN_KEY_VIOLATION) throw notFound('Tenant');
+      if (pgErrorCode(e) === FOREIGN_KEY_VIOLATION)
+        throw new TernError('not_found', 'Tenant not found (deleted while the event was stored)');
       throw e;
     }
   }

@@ -6,8 +6,10 @@ import {
   RESERVED_EVENT_TYPES,
 } from '../../src/catalog/event-type-rules';
 import {
+  checkedRegExp,
   compileSchema,
   ENDLESS_SCHEMA,
+  forRe2,
   runValidator,
   schemaProblem,
 } from '../../src/catalog/json-schema';
@@ -93,34 +95,65 @@ test('two schemas with the same $id compile independently', () => {
   assert.equal(b('x'), false);
 });
 
-test('patterns run on RE2: linear in the data, JavaScript escapes read, lookahead refused at save', () => {
+test('patterns run on RE2 where it can, meaning what they mean to JavaScript', () => {
+  // RE2, not a backtracking RegExp, for a pattern with nested quantifiers.
+  assert.ok(!(checkedRegExp('^(a+)+$', 'u') instanceof RegExp));
   const v = compileSchema({
     properties: {
       a: { type: 'string', pattern: '^(a+)+$' },
       b: { pattern: '^[\\u0041-\\u005A]+$' },
+      s: { pattern: '^\\S+$' },
+      d: { pattern: '^a.b$' },
+      e: { pattern: '^\\uD83D\\uDE00$' },
     },
     patternProperties: { '^x-': { type: 'string' } },
   });
-  // With JavaScript's RegExp this one call took minutes (catastrophic backtracking).
-  assert.equal(v({ a: 'a'.repeat(5_000) + '!' }), false);
-  assert.equal(v({ a: 'aaa', b: 'ABC', 'x-y': 's' }), true);
+  assert.equal(v({ a: 'a'.repeat(26) + '!' }), false);
+  assert.equal(v({ a: 'aaa', b: 'ABC', 'x-y': 's', s: 'ab', d: 'axb', e: '😀' }), true);
   assert.equal(v({ b: 'abc' }), false);
   assert.equal(v({ 'x-y': 1 }), false);
+  // Where RE2 reads otherwise than JavaScript: \s is Unicode, `.` stops at \r and U+2028.
+  assert.equal(v({ s: 'a\u00a0b' }), false);
+  assert.equal(v({ d: 'a\rb' }), false);
+  assert.equal(v({ d: 'a\u2028b' }), false);
+  assert.equal(forRe2('(?<n>a)\\k<n>'), null, 'a named backreference is not RE2 text');
+});
+
+test('a pattern RE2 cannot take runs on RegExp if safe, and is refused at save if not', () => {
+  const js = compileSchema({
+    properties: {
+      a: { pattern: 'x(?!y)' },
+      b: { pattern: '^\\p{Letter}+$' },
+      c: { pattern: '^.{0,5000}$' },
+    },
+  });
+  assert.equal(js({ a: 'xz', b: 'abc', c: 'x' }), true);
+  assert.equal(js({ a: 'xy' }), false);
+  assert.equal(js({ b: '1' }), false);
   assert.match(
-    schemaProblem({ properties: { a: { pattern: 'x(?!y)' } } })!,
-    /unsupported Perl syntax/,
+    schemaProblem({ properties: { a: { pattern: 'x(?!y)(a+)+$' } } })!,
+    /not shown safe/,
   );
-  assert.match(schemaProblem({ properties: { a: { pattern: '(a)\\1' } } })!, /invalid escape/);
-  // Saved before RE2: still loads, on JavaScript's RegExp.
-  const old = compileSchema({ properties: { a: { pattern: 'x(?!y)' } } }, { lenient: true });
-  assert.equal(old({ a: 'xz' }), true);
-  assert.equal(old({ a: 'xy' }), false);
-  assert.throws(() => compileSchema({ properties: { a: { pattern: 'x(?!y)' } } }));
+  assert.match(
+    schemaProblem({ properties: { a: { pattern: '(?i)abc' } } })!,
+    /Invalid regular expression/,
+  );
+  // Saved before these checks: still loads, on JavaScript's RegExp, and says so.
+  const said: string[] = [];
+  const old = compileSchema(
+    { properties: { a: { pattern: 'x(?!y)(a+)+$' } } },
+    { lenient: true, onLenient: (why) => said.push(why) },
+  );
+  assert.equal(old({ a: 'xaa' }), true);
+  assert.equal(said.length, 1);
+  assert.throws(() => compileSchema({ properties: { a: { pattern: 'x(?!y)(a+)+$' } } }));
 });
 
 test('a schema that loops without consuming data is refused; one data reaches fails that check only', () => {
   assert.match(schemaProblem({ $ref: '#' })!, /refers to itself without end/);
   assert.match(schemaProblem({ allOf: [{ $ref: '#' }] })!, /refers to itself without end/);
+  // A loop only non-object data reaches: event data is an object, so none can.
+  assert.equal(schemaProblem({ anyOf: [{ type: 'object' }, { $ref: '#' }] }), null);
   const deep = {
     properties: { deep: { $ref: '#/definitions/x' } },
     definitions: { x: { allOf: [{ $ref: '#/definitions/x' }] } },
