@@ -46,7 +46,9 @@ const schemaDoc = {
   additionalProperties: true,
   nullable: true,
   description:
-    'JSON Schema that event `data` must match (draft-07 by default; `$schema` may select 2019-09 or 2020-12)',
+    'JSON Schema that event `data` must match (draft-07 by default; `$schema` may select 2019-09 or ' +
+    '2020-12). Patterns run on a linear-time engine (RE2) where it can read them, else on ' +
+    "JavaScript's if no nested quantifier; a schema that loops without consuming data is refused",
   example: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
 } as const;
 

@@ -6,14 +6,15 @@ import { IsTimestamp } from '../../common/timestamp';
 export class RecoverDto {
   @ApiProperty({
     example: '2026-11-01T00:00:00Z',
-    description: 'Failed deliveries created at or after this time',
+    description:
+      'Failed deliveries created at or after this time: an ISO 8601 date, or date-time with its offset',
   })
   @IsTimestamp()
   since: string;
 
   @ApiPropertyOptional({
     example: '2026-11-02T00:00:00Z',
-    description: 'and before this time (default: now)',
+    description: 'and before this time (default: now), in the same form',
   })
   @IsOptional()
   @IsTimestamp()
