@@ -350,10 +350,10 @@ export class CatalogService {
     if (hit && hit.version === version) return hit.validate;
     const validate = compileSchema(schema, {
       lenient: true,
-      onLenient: (why) =>
+      onLenient: (pattern) =>
         this.logger.warn(
-          `event type ${name} was saved before Tern checked patterns, and ${why}: its patterns ` +
-            "run on JavaScript's backtracking engine; save the type again with safe patterns",
+          `event type ${name}, saved before Tern checked patterns, has ${pattern}, which runs on ` +
+            "JavaScript's backtracking engine (RE2 lacks what it uses): save the type again",
         ),
     });
     this.validators.set(name, { version, validate });

@@ -6,7 +6,6 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { RegExpEngine, RegExpLike, SchemaValidateFunction } from 'ajv/dist/types';
 import { RE2JS } from 're2js';
-import safeRegex from 'safe-regex2';
 
 export type { ValidateFunction };
 
@@ -18,7 +17,9 @@ const JS_SPACE =
  * A JavaScript pattern (u mode) rewritten so RE2 reads it the same way, or null when it uses what
  * RE2 lacks or reads otherwise and cannot be rewritten here: `.` (RE2's matches `\r`, U+2028 and
  * U+2029), `\s`/`\S` (RE2's is ASCII), a surrogate pair written as two `\u` escapes (one code point
- * to JavaScript, two to RE2), `\k<name>` (RE2 reads it as text). The rest is RE2JS.translateRegExp's.
+ * to JavaScript, two to RE2), `[` in a class (RE2 reads `[:digit:]` there as a POSIX class);
+ * backreferences (`\k<name>`, `\1`: RE2 reads them as text or octal) and inline modifiers (`(?i:`)
+ * give null. The rest is RE2JS.translateRegExp's.
  */
 export function forRe2(pattern: string): string | null {
   let out = '';
@@ -26,7 +27,13 @@ export function forRe2(pattern: string): string | null {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c !== '\\') {
-      if (c === '[' && !inClass) inClass = true;
+      // `(?i:` and the like (modifiers, newer JavaScript) change what `.` and the rest mean.
+      if (c === '(' && !inClass && /^\?-?[ims]/.test(pattern.slice(i + 1, i + 4))) return null;
+      if (c === '[' && inClass) {
+        out += '\\['; // RE2 would read `[:digit:]` in a class as a POSIX class
+        continue;
+      }
+      if (c === '[') inClass = true;
       else if (c === ']' && inClass) inClass = false;
       out += c === '.' && !inClass ? '[^\\n\\r\\u2028\\u2029]' : c;
       continue;
@@ -40,7 +47,8 @@ export function forRe2(pattern: string): string | null {
       i += pair[0].length;
       continue;
     }
-    if (next === 'k' || (next === 'S' && inClass)) return null;
+    // A backreference: RE2 has none, and reads `\8` as `8` and `\10` as an octal escape.
+    if (next === 'k' || /[1-9]/.test(next) || (next === 'S' && inClass)) return null;
     if (next === 's') out += inClass ? JS_SPACE : `[${JS_SPACE}]`;
     else if (next === 'S') out += `[^${JS_SPACE}]`;
     else out += c + next;
@@ -49,42 +57,61 @@ export function forRe2(pattern: string): string | null {
   return out;
 }
 
+/** A pattern compiled for RE2 with JavaScript's meaning (forRe2), or null when RE2 cannot take it. */
+function onRe2(pattern: string, js: RegExp): RegExpLike | null {
+  const rewritten = forRe2(pattern);
+  if (rewritten === null) return null;
+  try {
+    const rx = RE2JS.compile(RE2JS.translateRegExp(rewritten));
+    // ajv keys compiled patterns by toString(): one per pattern.
+    const like = { test: (s: string) => rx.test(s), toString: () => js.toString() };
+    return like;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The engine of a schema's `pattern` and `patternProperties` when it is saved. JavaScript's RegExp
  * backtracks: `^(a+)+$` and 31 characters of data held the API's event loop for a minute (ReDoS),
  * and the data comes from the operator's product, often from its users. So a pattern runs on RE2
  * (re2js, pure JavaScript), whose matching time is linear in the data, rewritten to mean what it
- * means to JavaScript (forRe2). One RE2 cannot take (lookahead, backreferences, `\p{Letter}`,
- * counts over 1000) runs on RegExp if safe-regex2 finds no nested quantifier in it (star height),
- * and is refused otherwise (its parser also fails on lookbehind, which is refused too). Every pattern must also be one JavaScript's RegExp reads: a schema
- * must mean the same to other validators.
+ * means to JavaScript (forRe2). A pattern RE2 cannot take (lookaround, backreferences,
+ * `\p{Letter}`, counts over 1000) is refused: no check short of running it shows such a pattern
+ * safe on a backtracking engine (`^(?!b)(a|a)*$` has no nested quantifier and took 13 s). Every
+ * pattern must also be one JavaScript's RegExp reads, so a schema means the same to other
+ * validators.
  */
 export const checkedRegExp: RegExpEngine = Object.assign(
   (pattern: string, u: string): RegExpLike => {
     const js = new RegExp(pattern, u); // throws on what JavaScript does not read
-    const rewritten = forRe2(pattern);
-    if (rewritten !== null) {
-      try {
-        const rx = RE2JS.compile(RE2JS.translateRegExp(rewritten));
-        // ajv keys compiled patterns by toString(): one per pattern.
-        const like = { test: (s: string) => rx.test(s), toString: () => js.toString() };
-        return like;
-      } catch {
-        // RE2 lacks it: JavaScript's engine, if safe enough (below)
-      }
-    }
-    if (!safeRegex(js))
+    const re2 = onRe2(pattern, js);
+    if (re2 === null)
       throw new Error(
-        `pattern ${js} is not shown safe: the linear-time engine (RE2) cannot take it (lookaround, ` +
-          "backreferences), and for JavaScript's backtracking engine it has nested quantifiers, " +
-          'which can take exponential time on some data, or syntax the check cannot read (lookbehind)',
+        `pattern ${js} uses what the linear-time engine (RE2) lacks (lookaround, backreferences, ` +
+          'long property names such as \\p{Letter}, counts over 1000)',
       );
-    return js;
+    return re2;
   },
   { code: 'checkedRegExp' }, // for ajv's standalone code, which Tern does not generate
 );
 
-const OPTIONS = { allErrors: true, strict: false } as const;
+/**
+ * The engine of a stored schema's patterns when it is loaded: RE2 where it can, else JavaScript's
+ * RegExp, for a type saved before Tern checked its patterns; `fellBack` hears each such pattern.
+ */
+function lenientRegExp(fellBack: (pattern: string) => void): RegExpEngine {
+  return Object.assign(
+    (pattern: string, u: string): RegExpLike => {
+      const js = new RegExp(pattern, u);
+      const re2 = onRe2(pattern, js);
+      if (re2 !== null) return re2;
+      fellBack(pattern);
+      return js;
+    },
+    { code: 'lenientRegExp' },
+  );
+}
 
 /** JSON text of a value with every object's keys sorted: equal JSON values, equal texts. */
 function canonicalJson(value: unknown): string {
@@ -102,32 +129,36 @@ function canonicalJson(value: unknown): string {
 /**
  * `uniqueItems` by each item's canonical JSON in a Map: linear in the data. ajv's own compares
  * every pair of items that are objects or arrays, and 32,000 small arrays in one event's data held
- * the API's event loop for six seconds. Same answer and the same error as ajv's.
+ * the API's event loop for six seconds. Same answer and the same error as ajv's: ajv looks from the
+ * last item back and names the last item that repeats an earlier one (i) and the nearest such
+ * earlier one (j).
  */
 const uniqueItems: SchemaValidateFunction = (unique: boolean, data: unknown): boolean => {
   if (!unique || !Array.isArray(data)) return true;
-  const seen = new Map<string, number>();
-  for (let j = 0; j < data.length; j++) {
-    const key = canonicalJson(data[j]);
-    const i = seen.get(key);
-    if (i !== undefined) {
-      uniqueItems.errors = [
-        {
-          keyword: 'uniqueItems',
-          message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
-          params: { i, j },
-        },
-      ];
-      return false;
-    }
-    seen.set(key, j);
+  const last = new Map<string, number>();
+  let repeat: { i: number; j: number } | null = null;
+  for (let k = 0; k < data.length; k++) {
+    const key = canonicalJson(data[k]);
+    const earlier = last.get(key);
+    if (earlier !== undefined) repeat = { i: k, j: earlier };
+    last.set(key, k);
   }
-  return true;
+  if (repeat === null) return true;
+  uniqueItems.errors = [
+    {
+      keyword: 'uniqueItems',
+      message: `must NOT have duplicate items (items ## ${repeat.j} and ${repeat.i} are identical)`,
+      params: repeat,
+    },
+  ];
+  return false;
 };
 
-function ajvFor(schema: Record<string, unknown>, lenient: boolean): Ajv {
+const OPTIONS = { allErrors: true, strict: false } as const;
+
+function ajvFor(schema: Record<string, unknown>, regExp: RegExpEngine): Ajv {
   const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
-  const options = lenient ? OPTIONS : { ...OPTIONS, code: { regExp: checkedRegExp } };
+  const options = { ...OPTIONS, code: { regExp } };
   // A fresh instance per schema: two types may use the same `$id`, which one instance would refuse.
   const ajv = dialect.includes('2020-12')
     ? new Ajv2020(options)
@@ -148,21 +179,16 @@ function ajvFor(schema: Record<string, unknown>, lenient: boolean): Ajv {
 
 /**
  * A validator for `schema`; throws an Error saying why when it is not a usable JSON Schema. Its
- * patterns run as checkedRegExp says; `lenient`: a schema saved before Tern checked its patterns,
- * which checkedRegExp refuses, gets JavaScript's RegExp for all of them instead of failing.
+ * patterns run on RE2 (checkedRegExp). `lenient`, for a stored schema: a pattern RE2 cannot take
+ * runs on JavaScript's RegExp instead of failing, and `onLenient` hears which.
  */
 export function compileSchema(
   schema: Record<string, unknown>,
-  options: { lenient?: boolean; onLenient?: (why: string) => void } = {},
+  options: { lenient?: boolean; onLenient?: (pattern: string) => void } = {},
 ): ValidateFunction {
   if (schema.$async === true) throw new Error('asynchronous schemas ($async) are not supported');
-  try {
-    return ajvFor(schema, false).compile(schema);
-  } catch (e) {
-    if (!options.lenient || !/is not shown safe/.test((e as Error).message)) throw e;
-    options.onLenient?.((e as Error).message);
-    return ajvFor(schema, true).compile(schema);
-  }
+  const regExp = options.lenient ? lenientRegExp((p) => options.onLenient?.(p)) : checkedRegExp;
+  return ajvFor(schema, regExp).compile(schema);
 }
 
 /** What a schema that refers to itself without consuming data does to a validation. */

@@ -47,8 +47,8 @@ const schemaDoc = {
   nullable: true,
   description:
     'JSON Schema that event `data` must match (draft-07 by default; `$schema` may select 2019-09 or ' +
-    '2020-12). Patterns run on a linear-time engine (RE2) where it can read them, else on ' +
-    "JavaScript's if no nested quantifier; a schema that loops without consuming data is refused",
+    '2020-12). Patterns run on a linear-time engine (RE2); one it cannot take (lookaround, ' +
+    'backreferences) is refused, and so is a schema that loops without consuming data',
   example: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
 } as const;
 
