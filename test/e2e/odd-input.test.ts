@@ -157,6 +157,20 @@ describe('odd input', () => {
     assert.match(lookahead.body.message, /linear-time engine \(RE2\) lacks/);
   });
 
+  test('a schema larger than 64 KiB is refused, naming schema', async () => {
+    // One of 300 KB held the API's event loop for 10 s while it compiled.
+    const properties = Object.fromEntries(
+      Array.from({ length: 1_500 }, (_, i) => [`p${i}`, { type: 'string', pattern: `^p${i}$` }]),
+    );
+    const res = await admin.post('/v1/event-types', {
+      name: uniq('odd.wide'),
+      schema: { properties },
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.deepEqual(fieldsOf(res.body), ['schema']);
+    assert.match(res.body.message, /the limit is 65536/);
+  });
+
   test('a trigger for a tenant deleted after its guard looked is a 404, not a 500', async () => {
     const tenant = await createTenant(admin);
     const path = `/v1/tenants/${tenant.id}/events`;

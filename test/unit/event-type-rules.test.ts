@@ -217,3 +217,15 @@ test('uniqueItems compares items by their canonical JSON, and fails as ajv does'
   }
   assert.equal(compileSchema({ type: 'array', uniqueItems: false })([1, 1]), true);
 });
+
+test('a schema larger than 64 KiB of JSON is refused before it is compiled', () => {
+  const properties = (n: number) =>
+    Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [`p${i}`, { type: 'string', pattern: `^p${i}$` }]),
+    );
+  assert.match(
+    schemaProblem({ type: 'object', properties: properties(1_500) })!,
+    /bytes of JSON; the limit is 65536/,
+  );
+  assert.equal(schemaProblem({ type: 'object', properties: properties(100) }), null);
+});
