@@ -57,18 +57,32 @@ export function forRe2(pattern: string): string | null {
   return out;
 }
 
-/** A pattern compiled for RE2 with JavaScript's meaning (forRe2), or null when RE2 cannot take it. */
-function onRe2(pattern: string, js: RegExp): RegExpLike | null {
-  const rewritten = forRe2(pattern);
-  if (rewritten === null) return null;
-  try {
-    const rx = RE2JS.compile(RE2JS.translateRegExp(rewritten));
-    // ajv keys compiled patterns by toString(): one per pattern.
-    const like = { test: (s: string) => rx.test(s), toString: () => js.toString() };
-    return like;
-  } catch {
-    return null;
-  }
+/**
+ * An ajv engine for patterns: each must be one JavaScript's RegExp reads (it throws otherwise), and
+ * runs on RE2 with JavaScript's meaning (forRe2); one RE2 cannot take goes to `withoutRe2`, given
+ * the pattern and its RegExp. `code` names the engine in ajv's standalone code, which Tern does not
+ * generate.
+ */
+function re2Engine(
+  code: string,
+  withoutRe2: (pattern: string, js: RegExp) => RegExpLike,
+): RegExpEngine {
+  const engine = (pattern: string, u: string): RegExpLike => {
+    const js = new RegExp(pattern, u);
+    const rewritten = forRe2(pattern);
+    if (rewritten !== null) {
+      try {
+        const rx = RE2JS.compile(RE2JS.translateRegExp(rewritten));
+        // ajv keys compiled patterns by toString(): one per pattern.
+        const like = { test: (s: string) => rx.test(s), toString: () => js.toString() };
+        return like;
+      } catch {
+        // RE2 cannot take it
+      }
+    }
+    return withoutRe2(pattern, js);
+  };
+  return Object.assign(engine, { code });
 }
 
 /**
@@ -82,36 +96,22 @@ function onRe2(pattern: string, js: RegExp): RegExpLike | null {
  * pattern must also be one JavaScript's RegExp reads, so a schema means the same to other
  * validators.
  */
-export const checkedRegExp: RegExpEngine = Object.assign(
-  (pattern: string, u: string): RegExpLike => {
-    const js = new RegExp(pattern, u); // throws on what JavaScript does not read
-    const re2 = onRe2(pattern, js);
-    if (re2 === null)
-      throw new Error(
-        `pattern ${js} uses what the linear-time engine (RE2) lacks (lookaround, backreferences, ` +
-          'long property names such as \\p{Letter}, counts over 1000)',
-      );
-    return re2;
-  },
-  { code: 'checkedRegExp' }, // for ajv's standalone code, which Tern does not generate
-);
+export const checkedRegExp = re2Engine('checkedRegExp', (_pattern, js) => {
+  throw new Error(
+    `pattern ${js} uses what the linear-time engine (RE2) lacks (lookaround, backreferences, ` +
+      'long property names such as \\p{Letter}, counts over 1000)',
+  );
+});
 
 /**
  * The engine of a stored schema's patterns when it is loaded: RE2 where it can, else JavaScript's
  * RegExp, for a type saved before Tern checked its patterns; `fellBack` hears each such pattern.
  */
-function lenientRegExp(fellBack: (pattern: string) => void): RegExpEngine {
-  return Object.assign(
-    (pattern: string, u: string): RegExpLike => {
-      const js = new RegExp(pattern, u);
-      const re2 = onRe2(pattern, js);
-      if (re2 !== null) return re2;
-      fellBack(pattern);
-      return js;
-    },
-    { code: 'lenientRegExp' },
-  );
-}
+const lenientRegExp = (fellBack: (pattern: string) => void): RegExpEngine =>
+  re2Engine('lenientRegExp', (pattern, js) => {
+    fellBack(pattern);
+    return js;
+  });
 
 /** JSON text of a value with every object's keys sorted: equal JSON values, equal texts. */
 function canonicalJson(value: unknown): string {
