@@ -95,6 +95,11 @@ export function unstorable(
   return { path, message: found.message };
 }
 
+/** The opaque paths as seen one step down, through `step` (a key, or `[]` for an array item). */
+function opaqueBelow(opaque: string[][], step: string): string[][] {
+  return opaque.length ? opaque.filter((p) => p[0] === step).map((p) => p.slice(1)) : opaque;
+}
+
 /** unstorable's walk: the path below `value` (`.a[1].b`); `opaque` as seen from here. */
 function unstorableIn(
   value: unknown,
@@ -109,9 +114,7 @@ function unstorableIn(
     return Number.isFinite(value) ? null : { path: '', message: INFINITE_MESSAGE };
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
-    const below = opaque.length
-      ? opaque.filter((p) => p[0] === '[]').map((p) => p.slice(1))
-      : opaque;
+    const below = opaqueBelow(opaque, '[]');
     for (let i = 0; i < value.length; i++) {
       const found = unstorableIn(value[i], below, inOpaque);
       if (found !== null) return { path: `[${i}]${found.path}`, message: found.message };
@@ -121,9 +124,7 @@ function unstorableIn(
   for (const key in value) {
     const keyMessage = inOpaque ? null : unstorableText(key);
     if (keyMessage !== null) return { path: `.${key}`, message: keyMessage };
-    const below = opaque.length
-      ? opaque.filter((p) => p[0] === key).map((p) => p.slice(1))
-      : opaque;
+    const below = opaqueBelow(opaque, key);
     const found = unstorableIn(
       (value as Record<string, unknown>)[key],
       below,
