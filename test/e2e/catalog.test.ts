@@ -2,11 +2,10 @@
 // and the CatalogService methods other modules call.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, createTenant, RunningTern, startTern, uniq } from '../support/harness';
+import { Api, createTenant, RunningTern, startTern, uniq, fieldsOf } from '../support/harness';
 import { Client } from 'pg';
 import { ACTIVE_TTL_MS, CatalogService } from '../../src/catalog/catalog.service';
 
-const fieldsOf = (body: any): string[] => (body.details ?? []).map((d: any) => d.field);
 const RESERVED = ['tern.delivery.failed', 'tern.endpoint.disabled', 'webhook.test'];
 const ORDER_SCHEMA = {
   type: 'object',

@@ -11,9 +11,9 @@ import {
   RunningTern,
   startTern,
   uniq,
+  fieldsOf,
 } from '../support/harness';
 
-const fieldsOf = (body: any): string[] => (body?.details ?? []).map((d: any) => d.field);
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 describe('odd input', () => {

@@ -11,10 +11,9 @@ import {
   startReceiver,
   startTern,
   uniq,
+  fieldsOf,
 } from '../support/harness';
 import { EXISTS_TTL_MS, TenantsService } from '../../src/tenants/tenants.service';
-
-const fieldsOf = (body: any): string[] => (body.details ?? []).map((d: any) => d.field);
 
 describe('tenants', () => {
   let t: RunningTern;

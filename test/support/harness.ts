@@ -267,6 +267,9 @@ export async function eventually<T>(
   }
 }
 
+/** The fields an error answer's `details` name, in order. */
+export const fieldsOf = (body: any): string[] => (body?.details ?? []).map((d: any) => d.field);
+
 /** Waits (20 s at most) until the Tern at `url` answers /health with 2xx. */
 export async function waitUp(url: string): Promise<void> {
   await eventually(
