@@ -69,7 +69,9 @@ async function serve(
     { shutdownHooks: !thread },
   );
   if (thread) app.get(MetricsService).addPeer(() => thread.metrics());
-  await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host).catch((e: Error) => {
+    throw new Error(`cannot listen on HOST=${config.host} PORT=${config.port}: ${e.message}`);
+  });
   const log = app.get(await import('nestjs-pino').then((m) => m.Logger));
   if (applied.length) log.log(`applied migrations: ${applied.join(', ')}`);
   if (config.adminApiKeyGenerated)

@@ -1,6 +1,7 @@
 // The one typed configuration. `loadConfig` reads an environment once; nothing else reads process.env.
 import { parseRetrySchedule } from '../dispatch/retry-schedule';
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { parseCidrs } from '../net/address-guard';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -57,6 +58,19 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (n < min || n > max)
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** pino's levels, the only values LOG_LEVEL may take (pino itself fails later, in 20 lines). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A host name (RFC 1123 labels) or an IP address to listen on. */
+function host(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+  if (isIP(raw) === 0 && (raw.length > 253 || !raw.split('.').every((l) => label.test(l)))) {
+    throw new ConfigError(`${name} must be a host name or an IP address, got "${raw}"`);
+  }
+  return raw;
 }
 
 function url(env: Env, name: string, fallback: string | null, protocols: string[]): string | null {
@@ -127,11 +141,15 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
     alertWebhookSecret =
       'whsec_' + createHmac('sha256', adminApiKey).update('tern-alert-webhook').digest('base64');
   }
+  const logLevel = env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info');
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
   return {
     nodeEnv,
     role,
     port: int(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST || '0.0.0.0',
+    host: host(env, 'HOST', '0.0.0.0'),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/tern', [
       'postgres:',
       'postgresql:',
@@ -153,7 +171,7 @@ export function loadConfig(env: Env = process.env, version = '0.0.0'): TernConfi
     allowedTargetCidrs: cidrs(env, 'ALLOWED_TARGET_CIDRS'),
     alertWebhookUrl,
     alertWebhookSecret,
-    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel,
     queuePrefix: env.QUEUE_PREFIX || 'tern',
     dispatchConcurrency: int(env, 'DISPATCH_CONCURRENCY', 512, 1, 10_000),
     endpointConcurrency: int(env, 'ENDPOINT_CONCURRENCY', 16, 1, 1_000),

@@ -34,6 +34,8 @@ test('every bad setting is refused with a message naming it', () => {
     NODE_ENV: 'staging',
     TERN_ROLE: 'both',
     ADMIN_API_KEY: 'short',
+    LOG_LEVEL: 'loud',
+    HOST: 'not a host',
   };
   for (const [name, value] of Object.entries(bad)) {
     assert.throws(
@@ -42,6 +44,15 @@ test('every bad setting is refused with a message naming it', () => {
       `${name}=${value}`,
     );
   }
+});
+
+test('LOG_LEVEL takes pino levels; HOST takes host names and IP addresses', () => {
+  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    assert.equal(loadConfig({ ...base, LOG_LEVEL: level }).logLevel, level);
+  for (const host of ['localhost', '127.0.0.1', '::', '::1', 'api.internal', 'tern-1'])
+    assert.equal(loadConfig({ ...base, HOST: host }).host, host);
+  for (const host of ['-x', 'a..b', 'a_b', `${'a'.repeat(64)}.com`])
+    assert.throws(() => loadConfig({ ...base, HOST: host }), /^ConfigError: HOST|HOST must/);
 });
 
 test('ADMIN_API_KEY is required in production, generated in development', () => {
@@ -69,4 +80,13 @@ test('a process started with a bad setting stops at once with one line naming it
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1);
   assert.match(lines[0], /RETRY_SCHEDULE/);
+  // pino refused an unknown level itself, after Nest's start-up log: some 20 lines.
+  const level = spawnSync(process.execPath, [main], {
+    env: { ...process.env, ...base, LOG_LEVEL: 'loud' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(level.status, 1);
+  assert.deepEqual(level.stdout, '');
+  assert.match(level.stderr, /^tern: bad setting: LOG_LEVEL .*\n$/);
 });
