@@ -201,11 +201,10 @@ export interface Delivery {
   eventType: string;
   status: DeliveryStatus;
   /** Attempts made so far. */
-  attempts: number;
-  maxAttempts?: number;
+  attemptCount: number;
   nextAttemptAt: string | null;
-  lastStatusCode?: number | null;
-  lastError?: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -223,7 +222,7 @@ export interface DeliveryAttempt {
 }
 
 /** One delivery with every attempt. */
-export interface DeliveryWithAttempts extends Omit<Delivery, 'attempts'> {
+export interface DeliveryWithAttempts extends Delivery {
   attempts: DeliveryAttempt[];
 }
 
@@ -246,7 +245,6 @@ export type AlertType = 'tern.delivery.failed' | 'tern.endpoint.disabled';
 
 export interface Alert {
   id: string;
-  tenantId: string;
   type: AlertType;
   message: string;
   endpointId: string | null;

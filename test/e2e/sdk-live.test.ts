@@ -13,6 +13,7 @@ import {
   uniq,
 } from '../support/harness';
 import { isValidSecret, Tern, TernApiError, verifyWebhook } from '../../src/sdk';
+import type { Delivery } from '../../src/sdk';
 
 let t: RunningTern;
 let admin: Tern;
@@ -125,6 +126,23 @@ test('operator flow: tenant, catalog, endpoint, trigger, verified delivery, rota
       const page = await tk.deliveries.list(tenantId, { eventId: accepted.id });
       return page.data.length === 1 && page.data[0].status === 'succeeded' && page.data[0];
     });
+    // The SDK's types name what the server sends: every key of a list item, and no other.
+    const typed: Record<keyof Delivery, true> = {
+      id: true,
+      tenantId: true,
+      eventId: true,
+      endpointId: true,
+      eventType: true,
+      status: true,
+      attemptCount: true,
+      nextAttemptAt: true,
+      lastStatusCode: true,
+      lastError: true,
+      createdAt: true,
+      updatedAt: true,
+    };
+    assert.deepEqual(Object.keys(done).sort(), Object.keys(typed).sort());
+    assert.equal(done.attemptCount, 1);
     const detail = await tk.deliveries.get(tenantId, done.id);
     assert.ok(Array.isArray(detail.attempts) && detail.attempts.length >= 1);
     assert.equal(detail.attempts[0].statusCode, 200);

@@ -72,8 +72,10 @@ const delivery = {
   endpointId: 'ep_1',
   eventType: 'order.completed',
   status: 'succeeded',
-  attempts: 1,
+  attemptCount: 1,
   nextAttemptAt: null,
+  lastStatusCode: 200,
+  lastError: null,
   createdAt: T,
   updatedAt: T,
 };
