@@ -162,12 +162,23 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 }
 
 /**
+ * A query string's empty values (`?status=&limit=`) as not given: a URL filled in from the contract's
+ * `?status=&eventType=...` template, some of it left blank, lists as the same URL without those.
+ */
+export function withoutEmpty(query: unknown): unknown {
+  if (query === '') return undefined;
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) return query;
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
+
+/**
  * Nest's ValidationPipe, refusing REFUSED_KEYS (400 naming the key) instead of deleting them, and a
  * value Postgres cannot store as sent (see unstorable) in a body, query or path parameter (400
  * naming the field).
  */
 class TernValidationPipe extends ValidationPipe {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query') value = withoutEmpty(value);
     if (metadata.type !== 'custom') {
       const dto = metadata.type === 'body' && metadata.metatype;
       const bad = unstorable(value, (dto && OPAQUE_JSON.get(dto)) || []);

@@ -262,4 +262,41 @@ describe('odd input', () => {
     });
     assert.equal(res.status, 201, await res.text());
   });
+
+  test("a query's empty values count as not given, as the contract's templates leave them", async () => {
+    const tenant = await createTenant(admin);
+    const ep = await admin.post(`/v1/tenants/${tenant.id}/endpoints`, {
+      url: 'http://127.0.0.1:9/hook',
+      eventTypes: ['odd.plain'],
+    });
+    assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    for (let i = 0; i < 3; i++) {
+      const res = await admin.post(`/v1/tenants/${tenant.id}/events`, {
+        type: 'odd.plain',
+        data: {},
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+    }
+    const blank = 'status=&eventType=&endpointId=&eventId=&since=&until=&limit=&cursor=';
+    for (const [path, query] of [
+      [`/v1/tenants/${tenant.id}/deliveries`, blank],
+      ['/v1/deliveries', `tenantId=&${blank}`],
+      ['/v1/tenants', 'limit=&cursor='],
+      [`/v1/tenants/${tenant.id}/endpoints`, 'enabled=&limit=&cursor='],
+      [`/v1/tenants/${tenant.id}/alerts`, 'limit=&cursor='],
+    ]) {
+      const plain = await admin.get(path);
+      assert.equal(plain.status, 200, `${path}: ${JSON.stringify(plain.body)}`);
+      const res = await admin.get(`${path}?${query}`);
+      assert.equal(res.status, 200, `${path}?${query}: ${JSON.stringify(res.body)}`);
+      const ids = (r: typeof res) => r.body.data.map((x: { id: string }) => x.id);
+      assert.deepEqual(ids(res), ids(plain), path);
+    }
+    const deliveries = await admin.get(`/v1/tenants/${tenant.id}/deliveries?${blank}`);
+    assert.equal(deliveries.body.data.length, 3);
+    // A value given is still checked.
+    const bad = await admin.get(`/v1/tenants/${tenant.id}/deliveries?status=&limit=0`);
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.deepEqual(fieldsOf(bad.body), ['limit']);
+  });
 });
