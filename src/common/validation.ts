@@ -1,6 +1,14 @@
-// The global ValidationPipe: whitelist, refuse unknown fields, and name every bad field in `details`.
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { FieldProblem, invalid, TernError } from './errors';
+// The global ValidationPipe: whitelist, refuse unknown fields, and name every bad field in `details`;
+// checkBody runs the same checks for a route that adds its own to the shape problems.
+import {
+  ArgumentMetadata,
+  Type,
+  ValidationError,
+  ValidationPipe,
+  ValidationPipeOptions,
+} from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
+import { FieldProblem, invalid, invalidFields, TernError } from './errors';
 
 /**
  * Keys refused anywhere in a request body or query. Nest's ValidationPipe would delete them, at any
@@ -193,15 +201,80 @@ class TernValidationPipe extends ValidationPipe {
   }
 }
 
+const PIPE_OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+};
+
 export function validationPipe(): ValidationPipe {
   return new TernValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    exceptionFactory: (errors) => {
-      const details = flattenValidationErrors(errors);
-      const message = details.map((d) => `${d.field}: ${d.message}`).join('; ') || 'invalid input';
-      return new TernError('invalid', message, details);
-    },
+    ...PIPE_OPTIONS,
+    exceptionFactory: (errors) => invalidFields(flattenValidationErrors(errors)),
   });
+}
+
+/** What checkBody's pipe throws for class-validator's errors, told apart from a refusal. */
+class ShapeErrors extends Error {
+  constructor(readonly errors: ValidationError[]) {
+    super('the body has shape problems');
+  }
+}
+
+let shapePipe: TernValidationPipe | undefined;
+
+/** A body checked by checkBody. */
+export interface CheckedBody<T> {
+  /** The fields whose own shape is fine; when there are no problems, the body as a T. */
+  fields: Partial<T>;
+  /** Its shape problems, as the global pipe would have named them. */
+  problems: FieldProblem[];
+}
+
+/**
+ * Checks a body as the global pipe checks a `@Body() dto: T`, but returns the shape problems
+ * instead of throwing them, so a route can check the well-shaped fields its own way and answer
+ * every problem in one 400 (invalidBody). A refused key or an unstorable value is still thrown,
+ * alone, as the global pipe throws it. The route declares its body `unknown`, which the global
+ * pipe only looks at for unstorable values, and documents it with `@ApiBody({ type: T })`.
+ */
+export async function checkBody<T extends object>(
+  value: unknown,
+  metatype: Type<T>,
+): Promise<CheckedBody<T>> {
+  shapePipe ??= new TernValidationPipe({
+    ...PIPE_OPTIONS,
+    exceptionFactory: (errors) => new ShapeErrors(errors),
+  });
+  try {
+    return {
+      fields: (await shapePipe.transform(value, { type: 'body', metatype })) as T,
+      problems: [],
+    };
+  } catch (e) {
+    if (!(e instanceof ShapeErrors)) throw e;
+    // A top-level error's property is the body's key it is about.
+    const bad = new Set(e.errors.map((error) => error.property));
+    const fields =
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).filter(([key]) => !bad.has(key)))
+        : {};
+    return { fields: fields as Partial<T>, problems: flattenValidationErrors(e.errors) };
+  }
+}
+
+/**
+ * One 400 for a body of `metatype`: its problems in the order its fields are declared, unknown
+ * fields first (class-validator's own order), so a route's problems fall in among the shape ones.
+ */
+export function invalidBody(metatype: Type<unknown>, problems: FieldProblem[]): TernError {
+  const declared = [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', true, false)
+        .map((m) => m.propertyName),
+    ),
+  ];
+  const rank = (p: FieldProblem) => declared.indexOf(p.field.split(/[.[]/, 1)[0]);
+  return invalidFields([...problems].sort((a, b) => rank(a) - rank(b)));
 }

@@ -21,6 +21,7 @@ import { DeliveryQueue } from '../queue/delivery-queue';
 import { DeliveryLifecycleService } from '../deliveries/delivery-lifecycle.service';
 import { TERN_CONFIG, TernConfig } from '../config/config';
 import { FieldProblem, invalid, notFound, TernError } from '../common/errors';
+import { CheckedBody, invalidBody } from '../common/validation';
 import { newId } from '../common/ids';
 import { decodeCursor, pageLimit, toPage } from '../common/pagination';
 import { normaliseTargetUrl, TargetUrl } from '../net/target-url';
@@ -32,14 +33,6 @@ export const DISABLED_BY_API = 'disabled by API';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const PREVIOUS_SECRET_TTL = '24 hours';
-
-function problemsError(problems: FieldProblem[]): TernError {
-  return new TernError(
-    'invalid',
-    problems.map((p) => `${p.field}: ${p.message}`).join('; '),
-    problems,
-  );
-}
 
 @Injectable()
 export class EndpointsService {
@@ -54,16 +47,16 @@ export class EndpointsService {
 
   // --- routes -----------------------------------------------------------------------------------
 
-  async create(tenantId: string, dto: CreateEndpointDto): Promise<CreatedEndpointResponse> {
-    const problems: FieldProblem[] = [];
-    const target = await this.checkUrl(dto.url, problems);
-    problems.push(...(await this.eventTypeProblems(dto.eventTypes, new Set())));
-    if (dto.headers !== undefined) problems.push(...checkHeaders(dto.headers));
-    if (dto.secret !== undefined) {
-      const problem = endpointSecretProblem(dto.secret);
-      if (problem) problems.push({ field: 'secret', message: problem });
-    }
-    if (problems.length) throw problemsError(problems);
+  /** `body`: shape problems and all, so that one 400 names them with the service's own. */
+  async create(
+    tenantId: string,
+    body: CheckedBody<CreateEndpointDto>,
+  ): Promise<CreatedEndpointResponse> {
+    const problems = [...body.problems];
+    const target = await this.checkFields(body.fields, new Set(), problems);
+    if (problems.length) throw invalidBody(CreateEndpointDto, problems);
+    // No problem: every required field is there, well shaped.
+    const dto = body.fields as CreateEndpointDto;
 
     const id = newId('ep');
     const enabled = dto.enabled ?? true;
@@ -120,22 +113,24 @@ export class EndpointsService {
     return this.toResponse(row, patterns.get(row.id) ?? []);
   }
 
+  /** `body`: as for create; a body with shape problems is a 400 even for an unknown endpoint. */
   async update(
     tenantId: string,
     endpointId: string,
-    dto: UpdateEndpointDto,
+    body: CheckedBody<UpdateEndpointDto>,
   ): Promise<EndpointResponse> {
-    const before = await this.findRow(this.endpoints.manager, tenantId, endpointId);
-    const problems: FieldProblem[] = [];
-    const target = dto.url !== undefined ? await this.checkUrl(dto.url, problems) : null;
-    if (dto.eventTypes !== undefined) {
-      // Archived types the endpoint already subscribes to may stay; only new ones are refused.
+    const before = await this.lookupRow(this.endpoints.manager, tenantId, endpointId);
+    if (!before && !body.problems.length) throw notFound('Endpoint');
+    const dto = body.fields;
+    // Archived types the endpoint already subscribes to may stay; only new ones are refused.
+    const keep = new Set<string>();
+    if (before && dto.eventTypes !== undefined) {
       const current = await this.patternsOf(this.endpoints.manager, [before.id]);
-      const keep = new Set(current.get(before.id) ?? []);
-      problems.push(...(await this.eventTypeProblems(dto.eventTypes, keep)));
+      for (const pattern of current.get(before.id) ?? []) keep.add(pattern);
     }
-    if (dto.headers !== undefined) problems.push(...checkHeaders(dto.headers));
-    if (problems.length) throw problemsError(problems);
+    const problems = [...body.problems];
+    const target = await this.checkFields(dto, keep, problems);
+    if (problems.length) throw invalidBody(UpdateEndpointDto, problems);
 
     let resumed: string[] = [];
     const response = await this.endpoints.manager.transaction(async (m) => {
@@ -246,6 +241,18 @@ export class EndpointsService {
     endpointId: string,
     lock = false,
   ): Promise<Endpoint> {
+    const row = await this.lookupRow(manager, tenantId, endpointId, lock);
+    if (!row) throw notFound('Endpoint');
+    return row;
+  }
+
+  /** findRow, null when there is no such endpoint. */
+  private async lookupRow(
+    manager: EntityManager,
+    tenantId: string,
+    endpointId: string,
+    lock = false,
+  ): Promise<Endpoint | null> {
     const qb = manager
       .createQueryBuilder(Endpoint, 'e')
       .where('e.id = :endpointId AND e.tenant_id = :tenantId AND e.deleted_at IS NULL', {
@@ -253,9 +260,7 @@ export class EndpointsService {
         tenantId,
       });
     if (lock) qb.setLock('pessimistic_write');
-    const row = await qb.getOne();
-    if (!row) throw notFound('Endpoint');
-    return row;
+    return qb.getOne();
   }
 
   /** Subscription patterns of each endpoint, sorted. */
@@ -286,6 +291,27 @@ export class EndpointsService {
       EndpointSubscription,
       patterns.map((pattern) => ({ endpointId, tenantId, pattern })),
     );
+  }
+
+  /**
+   * The service's checks of the fields of a create or patch body whose shape is fine (the others
+   * are absent from `fields`): problems are added, not thrown. Returns the normalised URL, if any.
+   * `keep`: archived types the endpoint already subscribes to (see eventTypeProblems).
+   */
+  private async checkFields(
+    fields: Partial<CreateEndpointDto>,
+    keep: Set<string>,
+    problems: FieldProblem[],
+  ): Promise<TargetUrl | null> {
+    const target = fields.url !== undefined ? await this.checkUrl(fields.url, problems) : null;
+    if (fields.eventTypes !== undefined)
+      problems.push(...(await this.eventTypeProblems(fields.eventTypes, keep)));
+    if (fields.headers !== undefined) problems.push(...checkHeaders(fields.headers));
+    if (fields.secret !== undefined) {
+      const problem = endpointSecretProblem(fields.secret);
+      if (problem) problems.push({ field: 'secret', message: problem });
+    }
+    return target;
   }
 
   /** Normalises the URL and vets every address it resolves to; problems are added, not thrown. */

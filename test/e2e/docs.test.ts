@@ -155,6 +155,14 @@ test('every POST, PUT and PATCH that takes a body references a schema for it', (
     for (const s of ['400', '413', '415'])
       assert.ok(op(r).responses[s], `${name(r)} documents ${s} for a bad body`);
   }
+  // The endpoint routes check their bodies themselves (checkBody), and still document the DTOs.
+  for (const [method, path, dto] of [
+    ['POST', '/v1/tenants/{tenantId}/endpoints', 'CreateEndpointDto'],
+    ['PATCH', '/v1/tenants/{tenantId}/endpoints/{endpointId}', 'UpdateEndpointDto'],
+  ] as const)
+    assert.deepEqual(refs(op({ method, path }).requestBody.content['application/json'].schema), [
+      `#/components/schemas/${dto}`,
+    ]);
   // The bulk import takes an array of event types.
   const put = op({ method: 'PUT', path: '/v1/event-types' }).requestBody.content[
     'application/json'

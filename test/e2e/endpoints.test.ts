@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { Api, RunningTern, startTern, uniq } from '../support/harness';
+import { Api, fieldsOf, RunningTern, startTern, uniq } from '../support/harness';
 import { newId } from '../../src/common/ids';
 import { hashSecret } from '../../src/tenants/api-keys.service';
 import { EndpointsService } from '../../src/endpoints/endpoints.service';
@@ -54,6 +54,17 @@ async function seedTypes(client: Client, names: string[], archived = false): Pro
       [name, name.split('.')[0], archived ? new Date() : null],
     );
   }
+}
+
+/** An endpoint of `tenantId` subscribed to a new type, archived since; its path and the type. */
+async function endpointOnArchivedType(tenantId: string): Promise<{ path: string; name: string }> {
+  const name = uniq('soon.archived');
+  await seedTypes(db, [name]);
+  const ep = (
+    await tern.api.post(`/v1/tenants/${tenantId}/endpoints`, { url: TARGET, eventTypes: [name] })
+  ).body;
+  await db.query(`UPDATE event_types SET archived_at = now() WHERE name = $1`, [name]);
+  return { path: `/v1/tenants/${tenantId}/endpoints/${ep.id}`, name };
 }
 
 async function seedDelivery(tenantId: string, endpointId: string): Promise<string> {
@@ -359,6 +370,131 @@ describe('validation: each 400 names its field', () => {
   });
 });
 
+describe("shape problems and the service's come back together", () => {
+  // Each body has a field of the wrong shape beside fields only the service's checks refuse; a
+  // field of the wrong shape is named once, for its shape.
+  const BODIES: [string, string, string[]][] = [
+    [
+      'a bad rate limit',
+      '{"url":"ftp://x","eventTypes":["nope.type"],"headers":{"host":"x"},"rateLimitPerSecond":0}',
+      ['url', 'eventTypes[0]', 'headers.host', 'rateLimitPerSecond'],
+    ],
+    [
+      'a description that is a number',
+      '{"url":"ftp://x","eventTypes":["order.paid"],"description":5}',
+      ['url', 'description', 'description'], // a number is neither a string nor short enough
+    ],
+    [
+      'a url and eventTypes of the wrong type',
+      '{"url":5,"eventTypes":"x","headers":{"host":"x"}}',
+      ['url', 'eventTypes', 'eventTypes', 'eventTypes', 'headers.host'], // one per constraint
+    ],
+  ];
+  let t: { id: string; key: Api };
+  let path: string;
+  before(async () => {
+    t = await seedTenant(db);
+    const ep = await tern.api.post(`/v1/tenants/${t.id}/endpoints`, {
+      url: TARGET,
+      eventTypes: ['order.paid'],
+    });
+    path = `/v1/tenants/${t.id}/endpoints/${ep.body.id}`;
+  });
+
+  for (const [what, body, fields] of BODIES) {
+    test(`POST with ${what}`, async () => {
+      const res = await tern.api.post(`/v1/tenants/${t.id}/endpoints`, body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual(fieldsOf(res.body), fields);
+      for (const f of fields) assertInvalid(res, f);
+    });
+
+    test(`PATCH with ${what}`, async () => {
+      const res = await tern.api.patch(path, body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual(fieldsOf(res.body), fields);
+      assert.deepEqual((await tern.api.get(path)).body.eventTypes, ['order.paid']);
+    });
+  }
+
+  test('the shape problem is the one named: no domain check runs on a value of the wrong type', async () => {
+    const res = await tern.api.post(`/v1/tenants/${t.id}/endpoints`, {
+      url: ['ftp://x'],
+      eventTypes: ['order.paid', 7],
+      headers: 'host: x',
+      secret: 12,
+    });
+    assert.deepEqual(
+      res.body.details,
+      [
+        { field: 'url', message: 'url must be a string' },
+        { field: 'eventTypes', message: 'each value in eventTypes must be a string' },
+        { field: 'headers', message: 'headers must be an object' },
+        { field: 'secret', message: 'secret must be a string' },
+      ],
+      JSON.stringify(res.body),
+    );
+  });
+
+  test("unknown fields are named beside the service's problems", async () => {
+    const res = await tern.api.post(`/v1/tenants/${t.id}/endpoints`, {
+      url: 'ftp://x',
+      eventTypes: ['order.paid'],
+      colour: 'blue',
+    });
+    assert.deepEqual(fieldsOf(res.body), ['colour', 'url']);
+    assertInvalid(res, 'colour', /is not a known field/);
+  });
+
+  test('PATCH: an archived type already subscribed may still stay beside a shape problem', async () => {
+    const archived = await endpointOnArchivedType(t.id);
+    const res = await tern.api.patch(archived.path, {
+      eventTypes: [archived.name, 'legacy.thing'],
+      rateLimitPerSecond: 0,
+    });
+    assert.deepEqual(fieldsOf(res.body), ['eventTypes[1]', 'rateLimitPerSecond']);
+  });
+
+  test('PATCH of an unknown endpoint: 400 when the body has a shape problem, else 404', async () => {
+    const unknown = `/v1/tenants/${t.id}/endpoints/${newId('ep')}`;
+    const shape = await tern.api.patch(unknown, { url: 'ftp://x', rateLimitPerSecond: 0 });
+    assert.equal(shape.status, 400, JSON.stringify(shape.body));
+    assert.deepEqual(fieldsOf(shape.body), ['url', 'rateLimitPerSecond']);
+    assert.equal((await tern.api.patch(unknown, { url: 'ftp://x' })).status, 404);
+    assert.equal((await tern.api.patch(unknown, {})).status, 404);
+  });
+
+  test('a refused key or an unstorable value is still the one problem named', async () => {
+    for (const send of [
+      (b: string) => tern.api.post(`/v1/tenants/${t.id}/endpoints`, b),
+      (b: string) => tern.api.patch(path, b),
+    ]) {
+      const proto = await send(
+        '{"url":"ftp://x","eventTypes":["nope.type"],"headers":{"__proto__":{}},"rateLimitPerSecond":0}',
+      );
+      assert.deepEqual(proto.body.details, [
+        {
+          field: 'headers.__proto__',
+          message: 'keys named __proto__, constructor or prototype are not accepted',
+        },
+      ]);
+      const nul = await send(
+        '{"url":"ftp://x","eventTypes":["nope.type"],"description":"a\\u0000b","rateLimitPerSecond":0}',
+      );
+      assert.deepEqual(nul.body.details, [
+        { field: 'description', message: 'must not contain the NUL character (U+0000)' },
+      ]);
+    }
+  });
+
+  test('a body that is not an object keeps its answer: its shape problems only', async () => {
+    const res = await tern.api.post(`/v1/tenants/${t.id}/endpoints`, '["ftp://x"]');
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual([...new Set(fieldsOf(res.body))], ['0', 'url', 'eventTypes']);
+    assert.deepEqual(fieldsOf((await tern.api.patch(path, '["ftp://x"]')).body), ['0']);
+  });
+});
+
 describe('patch', () => {
   test('changes url (re-vetted), eventTypes (replaced), description, headers, rate limit', async () => {
     const t = await seedTenant(db);
@@ -435,13 +571,7 @@ describe('patch', () => {
 
   test('a subscription to a type archived since may stay; a new one may not', async () => {
     const t = await seedTenant(db);
-    const name = uniq('soon.archived');
-    await seedTypes(db, [name]);
-    const ep = (
-      await tern.api.post(`/v1/tenants/${t.id}/endpoints`, { url: TARGET, eventTypes: [name] })
-    ).body;
-    await db.query(`UPDATE event_types SET archived_at = now() WHERE name = $1`, [name]);
-    const path = `/v1/tenants/${t.id}/endpoints/${ep.id}`;
+    const { path, name } = await endpointOnArchivedType(t.id);
     const kept = await tern.api.patch(path, { eventTypes: [name, 'order.paid'] });
     assert.equal(kept.status, 200, JSON.stringify(kept.body));
     const other = await seedTenant(db);
