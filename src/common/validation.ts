@@ -169,14 +169,36 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
+/** The properties a DTO class declares (class-validator's metadata, its parents' included). */
+function declaredFields(metatype: Type<unknown>): string[] {
+  return [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', true, false)
+        .map((m) => m.propertyName),
+    ),
+  ];
+}
+
 /**
  * A query string's empty values (`?status=&limit=`) as not given: a URL filled in from the contract's
  * `?status=&eventType=...` template, some of it left blank, lists as the same URL without those.
+ * Only the query DTO's own fields: an unknown or refused key (`?bogus=`, `?constructor=`) is still
+ * named by the checks after this one. A repeated field keeps its values that are not empty.
  */
-export function withoutEmpty(query: unknown): unknown {
+export function withoutEmpty(query: unknown, metatype: ArgumentMetadata['metatype']): unknown {
   if (query === '') return undefined;
   if (query === null || typeof query !== 'object' || Array.isArray(query)) return query;
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+  if (!metatype || metatype === Object) return query;
+  const out: Record<string, unknown> = { ...query };
+  for (const field of declaredFields(metatype)) {
+    if (!Object.hasOwn(out, field)) continue;
+    const v = out[field];
+    const kept = Array.isArray(v) ? v.filter((x) => x !== '') : v;
+    if (kept === '' || (Array.isArray(kept) && kept.length === 0)) delete out[field];
+    else out[field] = Array.isArray(kept) && kept.length === 1 ? kept[0] : kept;
+  }
+  return out;
 }
 
 /**
@@ -186,7 +208,7 @@ export function withoutEmpty(query: unknown): unknown {
  */
 class TernValidationPipe extends ValidationPipe {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'query') value = withoutEmpty(value);
+    if (metadata.type === 'query') value = withoutEmpty(value, metadata.metatype);
     if (metadata.type !== 'custom') {
       const dto = metadata.type === 'body' && metadata.metatype;
       const bad = unstorable(value, (dto && OPAQUE_JSON.get(dto)) || []);
@@ -237,6 +259,8 @@ export interface CheckedBody<T> {
  * every problem in one 400 (invalidBody). A refused key or an unstorable value is still thrown,
  * alone, as the global pipe throws it. The route declares its body `unknown`, which the global
  * pipe only looks at for unstorable values, and documents it with `@ApiBody({ type: T })`.
+ * Not for a body class with @OpaqueJson fields: the global pipe, seeing no class, would refuse a NUL
+ * inside them before this runs.
  */
 export async function checkBody<T extends object>(
   value: unknown,
@@ -268,13 +292,7 @@ export async function checkBody<T extends object>(
  * fields first (class-validator's own order), so a route's problems fall in among the shape ones.
  */
 export function invalidBody(metatype: Type<unknown>, problems: FieldProblem[]): TernError {
-  const declared = [
-    ...new Set(
-      getMetadataStorage()
-        .getTargetValidationMetadatas(metatype, '', true, false)
-        .map((m) => m.propertyName),
-    ),
-  ];
+  const declared = declaredFields(metatype);
   const rank = (p: FieldProblem) => declared.indexOf(p.field.split(/[.[]/, 1)[0]);
   return invalidFields([...problems].sort((a, b) => rank(a) - rank(b)));
 }

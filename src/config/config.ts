@@ -63,11 +63,15 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
 /** pino's levels, the only values LOG_LEVEL may take (pino itself fails later, in 20 lines). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** A host name (RFC 1123 labels) or an IP address to listen on. */
+/**
+ * A host name or an IP address to listen on. Names as resolvers take them: labels of letters,
+ * digits, `-` and `_` (Docker's service names), a trailing dot allowed.
+ */
 function host(env: Env, name: string, fallback: string): string {
   const raw = env[name] || fallback;
-  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-  if (isIP(raw) === 0 && (raw.length > 253 || !raw.split('.').every((l) => label.test(l)))) {
+  const label = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+  const labels = raw.replace(/\.$/, '').split('.');
+  if (isIP(raw) === 0 && (raw.length > 254 || !labels.every((l) => label.test(l)))) {
     throw new ConfigError(`${name} must be a host name or an IP address, got "${raw}"`);
   }
   return raw;

@@ -120,11 +120,15 @@ export class EndpointsService {
     body: CheckedBody<UpdateEndpointDto>,
   ): Promise<EndpointResponse> {
     const before = await this.lookupRow(this.endpoints.manager, tenantId, endpointId);
-    if (!before && !body.problems.length) throw notFound('Endpoint');
+    if (!before) {
+      // No endpoint to check against (its kept subscriptions): the shape problems alone, or a 404.
+      if (body.problems.length) throw invalidBody(UpdateEndpointDto, body.problems);
+      throw notFound('Endpoint');
+    }
     const dto = body.fields;
     // Archived types the endpoint already subscribes to may stay; only new ones are refused.
     const keep = new Set<string>();
-    if (before && dto.eventTypes !== undefined) {
+    if (dto.eventTypes !== undefined) {
       const current = await this.patternsOf(this.endpoints.manager, [before.id]);
       for (const pattern of current.get(before.id) ?? []) keep.add(pattern);
     }

@@ -49,9 +49,18 @@ test('every bad setting is refused with a message naming it', () => {
 test('LOG_LEVEL takes pino levels; HOST takes host names and IP addresses', () => {
   for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     assert.equal(loadConfig({ ...base, LOG_LEVEL: level }).logLevel, level);
-  for (const host of ['localhost', '127.0.0.1', '::', '::1', 'api.internal', 'tern-1'])
+  for (const host of [
+    'localhost',
+    'localhost.',
+    '127.0.0.1',
+    '::',
+    '::1',
+    'api.internal',
+    'my_service',
+    'tern-1',
+  ])
     assert.equal(loadConfig({ ...base, HOST: host }).host, host);
-  for (const host of ['-x', 'a..b', 'a_b', `${'a'.repeat(64)}.com`])
+  for (const host of ['-x', 'a..b', 'a b', 'a/b', '.', `${'a'.repeat(64)}.com`])
     assert.throws(() => loadConfig({ ...base, HOST: host }), /^ConfigError: HOST|HOST must/);
 });
 

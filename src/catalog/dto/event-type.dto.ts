@@ -87,15 +87,12 @@ export class UpdateEventTypeDto extends OmitType(CreateEventTypeDto, ['name'] as
 export class EventTypeQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Only the types of this category (empty: all)' })
   @IsOptional()
-  @Transform(({ value }) => (value === '' ? undefined : value))
   @IsString()
   category?: string;
 
   @ApiPropertyOptional({ type: Boolean, default: false, description: 'Include archived types' })
   @IsOptional()
-  @Transform(({ value }) =>
-    value === 'true' ? true : value === 'false' ? false : value === '' ? undefined : value,
-  )
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   includeArchived?: boolean;
 }
