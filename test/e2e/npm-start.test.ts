@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess } from 'node:child_process';
 import { ServerResponse } from 'node:http';
+import { AddressInfo, createServer } from 'node:net';
 import { Client } from 'pg';
 import {
   Api,
@@ -106,4 +107,26 @@ test('SIGTERM: the attempt in flight finishes and is recorded, then the process 
     [ev.body.deliveries[0].id],
   );
   assert.deepEqual(rows, [{ status: 'succeeded', claim_id: null, status_code: 200 }]);
+});
+
+test('a port already taken stops start-up with a line naming HOST and PORT', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const second = spawnTern('api', { ...testEnv(db.url), PORT: String(port) }, 'pipe');
+    let stderr = '';
+    second.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => second.on('exit', resolve));
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `^tern: failed to start: cannot listen on HOST=\\S+ PORT=${port}: .*EADDRINUSE`,
+        'm',
+      ),
+    );
+  } finally {
+    taken.close();
+  }
 });
