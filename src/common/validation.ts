@@ -169,15 +169,27 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
-/** The properties a DTO class declares (class-validator's metadata, its parents' included). */
+/** declaredFields' answers: a class's decorators are all applied once it is defined. */
+const DECLARED = new WeakMap<Type<unknown>, string[]>();
+
+/**
+ * The properties a DTO class declares (class-validator's metadata, its parents' included). Read once
+ * per class: withoutEmpty asks on every request with a query, and the metadata is a scan of every
+ * class's.
+ */
 function declaredFields(metatype: Type<unknown>): string[] {
-  return [
-    ...new Set(
-      getMetadataStorage()
-        .getTargetValidationMetadatas(metatype, '', true, false)
-        .map((m) => m.propertyName),
-    ),
-  ];
+  let fields = DECLARED.get(metatype);
+  if (!fields) {
+    fields = [
+      ...new Set(
+        getMetadataStorage()
+          .getTargetValidationMetadatas(metatype, '', true, false)
+          .map((m) => m.propertyName),
+      ),
+    ];
+    DECLARED.set(metatype, fields);
+  }
+  return fields;
 }
 
 /**
