@@ -127,11 +127,11 @@ export class EndpointsService {
     }
     const dto = body.fields;
     // Archived types the endpoint already subscribes to may stay; only new ones are refused.
-    const keep = new Set<string>();
-    if (dto.eventTypes !== undefined) {
-      const current = await this.patternsOf(this.endpoints.manager, [before.id]);
-      for (const pattern of current.get(before.id) ?? []) keep.add(pattern);
-    }
+    const current =
+      dto.eventTypes !== undefined
+        ? await this.patternsOf(this.endpoints.manager, [before.id])
+        : new Map<string, string[]>();
+    const keep = new Set(current.get(before.id) ?? []);
     const problems = [...body.problems];
     const target = await this.checkFields(dto, keep, problems);
     if (problems.length) throw invalidBody(UpdateEndpointDto, problems);
