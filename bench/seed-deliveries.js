@@ -9,8 +9,9 @@
 // --create   create the database named in DATABASE_URL if it does not exist
 // --migrate  apply the compiled migrations (needs `npm run build`)
 // --reset    empty the tables this script fills before seeding
-// Ids have the same shape as src/common/ids.ts (prefix, 10 base32 chars of ms, 16 more), and
-// created_at is the instant encoded in the id, as in production.
+// Ids have the same shape as src/common/ids.ts (prefix, 10 base32 chars of ms, 16 more; a
+// delivery's made from its event's), and created_at is the instant encoded in the id, as in
+// production.
 'use strict';
 const { Client } = require('pg');
 const { join } = require('node:path');
@@ -161,7 +162,8 @@ async function seed(db) {
        INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
                                max_attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at,
                                claim_id, lease_expires_at)
-       SELECT pg_temp.tern_id('dlv', d.ms, 'dlv' || d.g || '.' || d.s), d.tenant, pg_temp.tern_id('evt', d.evms, 'evt' || d.g),
+       -- a delivery's id is its event's prefix and its place in the fan-out (ids.ts, deliveryId)
+       SELECT 'dlv_' || substr(d.ev, 5, 10) || right(d.ev, 12) || '000' || d.s, d.tenant, d.ev,
               -- one in flight is stored pending, held by a claim (DELIVERY_STATUS_SQL)
               d.endpoint, d.type, CASE WHEN d.status = 'sending' THEN 'pending' ELSE d.status END,
               CASE d.status WHEN 'succeeded' THEN 1 + (d.p < 0.05)::int WHEN 'failed' THEN 5
@@ -185,7 +187,7 @@ async function seed(db) {
                   END AS status
              FROM (
                -- random() in a select list keeps this subquery from being flattened: one p per row.
-               SELECT ev.g, s, ev.age, ev.ms AS evms, ev.ms + s AS ms, 't_bench_' || lpad(ev.t::text, 2, '0') AS tenant,
+               SELECT ev.g, s, ev.age, pg_temp.tern_id('evt', ev.ms, 'evt' || ev.g) AS ev, ev.ms + s AS ms, 't_bench_' || lpad(ev.t::text, 2, '0') AS tenant,
                       ep.id AS endpoint, $6[ev.ty + 1] AS type, random() AS p
                  FROM ev
                  CROSS JOIN LATERAL generate_series(0, ev.fanout - 1) s

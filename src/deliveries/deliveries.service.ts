@@ -10,6 +10,7 @@ import {
   DELIVERY_STATUS_SQL,
   DeliveryLogFilter,
   deliveryLogQuery,
+  eventDeliveriesSql,
 } from './delivery-log.query';
 import { ListAllDeliveriesQuery, ListDeliveriesQuery } from './dto/list-deliveries.query';
 import { AttemptResponse, DeliveryDetailResponse, DeliveryResponse } from './dto/delivery.response';
@@ -105,7 +106,7 @@ export class DeliveriesService implements OnModuleInit {
   async listForEvent(tenantId: string, eventId: string): Promise<DeliveryResponse[]> {
     const rows: DeliveryRow[] = await this.deliveries.query(
       `SELECT ${DELIVERY_LOG_COLUMNS} FROM deliveries
-        WHERE event_id = $1 AND tenant_id = $2 ORDER BY id DESC`,
+        WHERE ${eventDeliveriesSql('$1')} AND tenant_id = $2 ORDER BY id DESC`,
       [eventId, tenantId],
     );
     return rows.map(toDeliveryResponse);

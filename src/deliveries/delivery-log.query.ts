@@ -8,7 +8,7 @@
 // - several statuses become one branch per status (UNION ALL of ordered, limited index scans)
 //   because `status = ANY(...)` cannot return rows in id order from a (.., status, id) index; so
 //   does no status at all for a tenant's or an endpoint's log.
-import { idFloor } from '../common/ids';
+import { deliveryIdPrefixSql, idFloor } from '../common/ids';
 
 export const DELIVERY_STATUSES = [
   'pending',
@@ -60,11 +60,51 @@ export const DELIVERY_STATUS_SQL = `CASE WHEN claim_id IS NOT NULL THEN 'sending
  * branch; `param` binds a value. `sending` is a pending row held by a claim, or a row a worker
  * older than the HotClaims migration left as 'sending'.
  */
-export function deliveryStatusConditions(status: string, param: (v: unknown) => string): string[] {
+export function deliveryStatusConditions(
+  status: string,
+  param: (v: unknown) => string,
+  due = '',
+): string[] {
   if (status === 'sending')
-    return [`status = 'pending' AND claim_id IS NOT NULL`, `status = 'sending'`];
-  if (status === 'pending') return [`status = 'pending' AND claim_id IS NULL`];
+    return [`status = 'pending' AND claim_id IS NOT NULL${due}`, `status = 'sending'`];
+  if (status === 'pending') return [`status = 'pending' AND claim_id IS NULL${due}`];
   return [`status = ${param(status)}`];
+}
+
+/**
+ * Said of pending rows in the log across tenants and endpoints: true of every one (a pending row
+ * always has its next attempt's time; the sweeper finds them by it too), and it lets the planner
+ * read them through deliveries_due_idx when the primary key would be a long walk: pending rows are
+ * not in deliveries_unsettled_idx (migrations/1732430000000-DeliveryIndexesThroughEvents.ts).
+ */
+const DUE = ' AND next_attempt_at IS NOT NULL';
+
+/**
+ * Whether a deliveries row's id was made before ids came from events (common/ids.ts, deliveryId):
+ * its first 26 characters are not its event's delivery id prefix. Only such rows are in the partial
+ * indexes deliveries_legacy_event_idx and deliveries_legacy_type_idx, whose predicate this is, word
+ * for word (migrations/1732430000000-DeliveryIndexesThroughEvents.ts), so that the planner proves
+ * a query's use of them.
+ */
+export const LEGACY_DELIVERY_SQL = `left(id, 26) <> ${deliveryIdPrefixSql('event_id')}`;
+
+/** The first and last delivery id an event can have (deliveryIdTail: 4 characters). */
+function eventRange(eventId: string): string {
+  const prefix = deliveryIdPrefixSql(eventId);
+  return `id BETWEEN ${prefix} || '0000' AND ${prefix} || 'zzzz'`;
+}
+
+/**
+ * SQL: the deliveries of the event `eventId` (an SQL expression: a parameter, or a column of an
+ * outer row). Deliveries keep no index on event_id: an event's deliveries are one range of the
+ * primary key, as their ids begin with the event's (common/ids.ts), and those written before that
+ * are in deliveries_legacy_event_idx.
+ */
+export function eventDeliveriesSql(eventId: string): string {
+  return (
+    `event_id = ${eventId} AND (${eventRange(eventId)} ` +
+    `OR (${LEGACY_DELIVERY_SQL} AND event_id = ${eventId}))`
+  );
 }
 
 export const DELIVERY_LOG_COLUMNS =
@@ -83,29 +123,41 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
     return `$${params.length}`;
   };
   const where: string[] = [];
-  if (filter.tenantId !== undefined) where.push(`tenant_id = ${param(filter.tenantId)}`);
+  /** The id bounds' parameters, `id >= from` and `id < below` (for the walk by event type). */
+  const bounds = { from: [] as string[], below: [] as string[] };
+  const tenant = filter.tenantId !== undefined ? param(filter.tenantId) : undefined;
+  if (tenant) where.push(`tenant_id = ${tenant}`);
   if (filter.endpointId !== undefined) where.push(`endpoint_id = ${param(filter.endpointId)}`);
-  if (filter.eventId !== undefined) where.push(`event_id = ${param(filter.eventId)}`);
-  if (filter.eventType !== undefined) where.push(`event_type = ${param(filter.eventType)}`);
+  if (filter.eventId !== undefined) where.push(eventDeliveriesSql(param(filter.eventId)));
+  const type = filter.eventType !== undefined ? param(filter.eventType) : undefined;
+  if (type) where.push(`event_type = ${type}`);
   // created_at decides only near the window's edges; deeper inside, the id's own time already
   // proves membership. Same rows as `created_at >= since AND created_at < until`, but the planner
   // no longer multiplies two correlated range selectivities (id and created_at), which made it
   // underestimate ~30x and pick bitmap scans plus a sort over an ordered scan that stops at LIMIT.
   if (filter.since !== undefined) {
     const since = filter.since.getTime();
-    where.push(`id >= ${param(idFloor('dlv', since - ID_TIME_SLACK_MS))}`);
+    const from = param(idFloor('dlv', since - ID_TIME_SLACK_MS));
+    bounds.from.push(from);
+    where.push(`id >= ${from}`);
     where.push(
       `(id >= ${param(idFloor('dlv', since + ID_TIME_SLACK_MS))} OR created_at >= ${param(filter.since.toISOString())}::timestamptz)`,
     );
   }
   if (filter.until !== undefined) {
     const until = filter.until.getTime();
-    where.push(`id < ${param(idFloor('dlv', until + ID_TIME_SLACK_MS))}`);
+    const below = param(idFloor('dlv', until + ID_TIME_SLACK_MS));
+    bounds.below.push(below);
+    where.push(`id < ${below}`);
     where.push(
       `(id < ${param(idFloor('dlv', until - ID_TIME_SLACK_MS))} OR created_at < ${param(filter.until.toISOString())}::timestamptz)`,
     );
   }
-  if (filter.beforeId !== undefined) where.push(`id < ${param(filter.beforeId)}`);
+  if (filter.beforeId !== undefined) {
+    const below = param(filter.beforeId);
+    bounds.below.push(below);
+    where.push(`id < ${below}`);
+  }
   const lim = param(limit);
 
   // A tenant's or an endpoint's whole log is read through its (..., status, id) index, one
@@ -119,7 +171,13 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
       : false;
   const conditions = byStatus
     ? STORED_STATUSES.map((s) => `status = '${s}'`)
-    : [...new Set(filter.statuses ?? [])].flatMap((s) => deliveryStatusConditions(s, param));
+    : [...new Set(filter.statuses ?? [])].flatMap((s) =>
+        deliveryStatusConditions(s, param, tenant || filter.endpointId !== undefined ? '' : DUE),
+      );
+  // A tenant's log of one type, and nothing narrower: see byEventType.
+  const narrower = filter.endpointId !== undefined || filter.eventId !== undefined;
+  if (tenant && type && conditions.length === 0 && !byStatus && !narrower)
+    return { sql: byEventType(tenant, type, where, bounds, lim), params };
   const select = (extra: string[]) => {
     const conds = [...where, ...extra];
     return (
@@ -134,4 +192,38 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
     sql: `SELECT * FROM (${branches.join(' UNION ALL ')}) d ORDER BY id DESC LIMIT ${lim}`,
     params,
   };
+}
+
+/**
+ * The log of a tenant's event type: its events of that type, newest first (events_type_idx, in the
+ * order of their deliveries' ids), each event's deliveries read by their id range; with the rows
+ * older than those ids (deliveries_legacy_type_idx). Deliveries keep no (tenant_id, event_type,
+ * id) index, which cost every delivery written an entry. `where` holds every condition on a
+ * deliveries row; the walk through the events stops at the id bounds (`bounds.from`, inclusive, and
+ * `bounds.below`, exclusive): a delivery id in them has an event prefix within their first 26
+ * characters.
+ */
+function byEventType(
+  tenant: string,
+  type: string,
+  where: string[],
+  bounds: { from: string[]; below: string[] },
+  lim: string,
+): string {
+  const prefix = deliveryIdPrefixSql('e.id');
+  const walk = [
+    `e.tenant_id = ${tenant}`,
+    `e.type = ${type}`,
+    ...bounds.from.map((p) => `${prefix} >= left(${p}, 26)`),
+    ...bounds.below.map((p) => `${prefix} <= left(${p}, 26)`),
+  ];
+  const ofEvent = [eventRange('e.id'), 'event_id = e.id', `NOT (${LEGACY_DELIVERY_SQL})`];
+  const byEvent =
+    `(SELECT d.* FROM events e CROSS JOIN LATERAL (SELECT ${DELIVERY_LOG_COLUMNS} FROM deliveries` +
+    ` WHERE ${[...ofEvent, ...where].join(' AND ')} OFFSET 0) d` +
+    ` WHERE ${walk.join(' AND ')} ORDER BY ${prefix} DESC, d.id DESC LIMIT ${lim})`;
+  const legacy =
+    `(SELECT ${DELIVERY_LOG_COLUMNS} FROM deliveries` +
+    ` WHERE ${[LEGACY_DELIVERY_SQL, ...where].join(' AND ')} ORDER BY id DESC LIMIT ${lim})`;
+  return `SELECT * FROM (${byEvent} UNION ALL ${legacy}) d ORDER BY id DESC LIMIT ${lim}`;
 }

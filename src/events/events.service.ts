@@ -19,7 +19,7 @@ import { FieldProblem, TernError, notFound } from '../common/errors';
 import { maxAttempts } from '../dispatch/retry-schedule';
 import { AcceptedEventDto, EventDeliveryRefDto, EventDto } from './dto/event-response.dto';
 import { DeliveriesService } from '../deliveries/deliveries.service';
-import { DELIVERY_STATUS_SQL } from '../deliveries/delivery-log.query';
+import { DELIVERY_STATUS_SQL, eventDeliveriesSql } from '../deliveries/delivery-log.query';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface TriggerInput {
@@ -401,9 +401,11 @@ export class EventsService {
     const deliveries: { id: string; event_id: string; endpoint_id: string; status: string }[] =
       events.length
         ? await manager.query(
-            `SELECT id, event_id, endpoint_id, ${DELIVERY_STATUS_SQL} AS status
-               FROM deliveries WHERE event_id = ANY($1) ORDER BY id`,
-            [events.map((e) => e.id)],
+            `SELECT d.* FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL (
+               SELECT id, event_id, endpoint_id, ${DELIVERY_STATUS_SQL} AS status FROM deliveries
+                WHERE ${eventDeliveriesSql('k.id')}) d
+              ORDER BY d.id`,
+            [[...new Set(events.map((e) => e.id))]], // a key submitted twice finds its event twice
           )
         : [];
     const out = new Map<string, AcceptedEventDto>();

@@ -1,26 +1,36 @@
 // The DeliveryLogIndexes, HotClaims, LogIndexesByStatus, DeliveriesWithoutForeignKeys,
-// AscendingLogIndexes and RoomForHotClaims migrations go down and up again cleanly on a migrated
-// database.
-import { after, before, test } from 'node:test';
+// AscendingLogIndexes, RoomForHotClaims and DeliveryIndexesThroughEvents migrations go down and up
+// again cleanly on a migrated database, and each test leaves it as every migration made it.
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../support/harness';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
+import { deliveryId, newId } from '../../src/common/ids';
+import { deliveryLogQuery, eventDeliveriesSql } from '../../src/deliveries/delivery-log.query';
 import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-DeliveryLogIndexes';
 import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
 import { LogIndexesByStatus1732380000000 } from '../../migrations/1732380000000-LogIndexesByStatus';
 import { DeliveriesWithoutForeignKeys1732400000000 } from '../../migrations/1732400000000-DeliveriesWithoutForeignKeys';
 import { AscendingLogIndexes1732410000000 } from '../../migrations/1732410000000-AscendingLogIndexes';
 import { RoomForHotClaims1732420000000 } from '../../migrations/1732420000000-RoomForHotClaims';
+import { DeliveryIndexesThroughEvents1732430000000 } from '../../migrations/1732430000000-DeliveryIndexesThroughEvents';
 
 let db: { url: string; drop: () => Promise<void> };
 let ds: DataSource;
+/** The schema every migration makes, to which each test must bring the database back. */
+let HEAD: Awaited<ReturnType<typeof schema>>;
 
 before(async () => {
   db = await freshDatabase();
   await runMigrations(db.url);
   ds = new DataSource(dataSourceOptions(db.url, 2));
   await ds.initialize();
+  HEAD = await schema();
+});
+
+afterEach(async () => {
+  assert.deepEqual(await schema(), HEAD, 'the test left the schema as every migration made it');
 });
 
 after(async () => {
@@ -34,7 +44,7 @@ async function schema(): Promise<{
   options: string[];
 }> {
   const rows: { indexname: string; indexdef: string }[] = await ds.query(
-    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'deliveries'`,
+    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('deliveries', 'events')`,
   );
   const stats: { stxname: string }[] = await ds.query(`SELECT stxname FROM pg_statistic_ext`);
   const [{ reloptions }] = await ds.query(
@@ -122,9 +132,11 @@ test('DeliveryLogIndexes: down restores the initial schema and up applies the lo
   const runner = ds.createQueryRunner();
   // The later RoomForHotClaims, AscendingLogIndexes and HotClaims migrations are taken back first,
   // and applied again at the end.
+  const throughEvents = new DeliveryIndexesThroughEvents1732430000000();
   const room = new RoomForHotClaims1732420000000();
   const ascending = new AscendingLogIndexes1732410000000();
   const hotClaims = new HotClaims1732370000000();
+  await throughEvents.down(runner);
   await room.down(runner);
   await ascending.down(runner);
   await hotClaims.down(runner);
@@ -151,6 +163,7 @@ test('DeliveryLogIndexes: down restores the initial schema and up applies the lo
     await hotClaims.up(runner);
     await ascending.up(runner);
     await room.up(runner);
+    await throughEvents.up(runner);
   } finally {
     await runner.release();
   }
@@ -201,12 +214,14 @@ test('AscendingLogIndexes: down makes the four log indexes descending again, up 
     ['deliveries_unsettled_idx', '(status, id'],
   ];
   const migration = new AscendingLogIndexes1732410000000();
-  const head = await schema();
-  for (const [name, columns] of LOG_INDEXES)
-    assert.ok(head.indexes[name].includes(`${columns})`), name);
-  assert.match(head.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)$/);
+  const throughEvents = new DeliveryIndexesThroughEvents1732430000000();
   const runner = ds.createQueryRunner();
   try {
+    await throughEvents.down(runner);
+    const head = await schema();
+    for (const [name, columns] of LOG_INDEXES)
+      assert.ok(head.indexes[name].includes(`${columns})`), name);
+    assert.match(head.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)$/);
     await migration.down(runner);
     const down = await schema();
     for (const [name, columns] of LOG_INDEXES)
@@ -251,6 +266,7 @@ test('AscendingLogIndexes: down makes the four log indexes descending again, up 
         WHERE indexrelid = 'deliveries_endpoint_status_idx'::regclass`,
     );
     assert.equal(valid, true);
+    await throughEvents.up(runner);
   } finally {
     await runner.release();
   }
@@ -270,6 +286,121 @@ test('RoomForHotClaims: deliveries pages are filled to 50 %, and to 80 % again o
     await migration.up(runner);
     assert.deepEqual(await schema(), head);
   } finally {
+    await runner.release();
+  }
+});
+
+test('DeliveryIndexesThroughEvents: an event and a type are found through events and the primary key; down brings the old indexes back', async () => {
+  const migration = new DeliveryIndexesThroughEvents1732430000000();
+  const head = await schema();
+  assert.equal(head.indexes.deliveries_event_idx, undefined);
+  assert.equal(head.indexes.deliveries_tenant_type_idx, undefined);
+  assert.match(
+    head.indexes.deliveries_unsettled_idx,
+    /\(status, id\) WHERE \(status <> ALL \(ARRAY\['succeeded'::text, 'pending'::text\]\)\)$/,
+  );
+  assert.match(
+    head.indexes.events_type_idx,
+    /\(tenant_id, type, \(\(\('dlv_'::text \|\| substr\(id, 5, 10\)\) \|\| "right"\(id, 12\)\)\)\)$/,
+  );
+  for (const name of ['deliveries_legacy_event_idx', 'deliveries_legacy_type_idx'])
+    assert.match(head.indexes[name], /WHERE \("left"\(id, 26\) <> /, name);
+
+  // One delivery as ingestion makes it and one with an id of its own (written before ids came
+  // from events): the event's lookup and the type's walk find both, through the indexes.
+  await ds.query(`INSERT INTO tenants (id, name) VALUES ('t_through', 't')`);
+  const event = newId('evt');
+  const made = deliveryId(event, 0);
+  const legacy = newId('dlv');
+  await ds.query(
+    `INSERT INTO events (id, tenant_id, type, body) VALUES ($1, 't_through', 'a.b', '{}')`,
+    [event],
+  );
+  await ds.query(
+    `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts)
+     VALUES ($1, 't_through', $3, 'ep_x', 'a.b', 'succeeded', 5),
+            ($2, 't_through', $3, 'ep_y', 'a.b', 'failed', 5)`,
+    [made, legacy, event],
+  );
+  // Another tenant's 20,000 events and deliveries around them, so that plans are made as on a
+  // table where scanning would lose.
+  await ds.query(`INSERT INTO tenants (id, name) VALUES ('t_around', 't')`);
+  await ds.query(
+    `INSERT INTO events (id, tenant_id, type, body)
+     SELECT 'evt_' || lpad(g::text, 10, '0') || lpad(g::text, 16, '0'), 't_around', 'a.b', '{}'
+       FROM generate_series(1, 20000) g`,
+  );
+  await ds.query(
+    `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts)
+     SELECT 'dlv_' || substr(id, 5, 10) || right(id, 12) || '0000', tenant_id, id, 'ep_z', type,
+            'succeeded', 5
+       FROM events WHERE tenant_id = 't_around'`,
+  );
+  await ds.query('ANALYZE events');
+  await ds.query('ANALYZE deliveries');
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.query('BEGIN');
+    const scans = async (sql: string, params: unknown[]) => {
+      const [{ 'QUERY PLAN': plan }] = await runner.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+      const found: string[] = [];
+      const walk = (n: { 'Node Type': string; 'Index Name'?: string; Plans?: unknown[] }) => {
+        if (n['Index Name']) found.push(n['Index Name']);
+        else if (n['Node Type'] === 'Seq Scan') found.push('Seq Scan');
+        for (const c of n.Plans ?? []) walk(c as typeof n);
+      };
+      walk(plan[0].Plan);
+      return found.sort();
+    };
+    const byEvent = `SELECT id FROM deliveries WHERE ${eventDeliveriesSql('$1')} ORDER BY id`;
+    assert.deepEqual(
+      (await runner.query(byEvent, [event])).map((r: { id: string }) => r.id),
+      [made, legacy].sort(),
+    );
+    assert.deepEqual(await scans(byEvent, [event]), [
+      'deliveries_legacy_event_idx',
+      'deliveries_pkey',
+    ]);
+    const byType = deliveryLogQuery({ tenantId: 't_through', eventType: 'a.b' }, 10);
+    assert.deepEqual(
+      (await runner.query(byType.sql, byType.params)).map((r: { id: string }) => r.id),
+      [made, legacy].sort().reverse(),
+    );
+    // The walk through events_type_idx; each event's rows by its id range, or (this tenant has two
+    // rows in all) by the tenant's own index; the legacy rows by theirs.
+    const typeScans = await scans(byType.sql, byType.params);
+    assert.equal(typeScans.length, 3, typeScans.join());
+    assert.equal(typeScans[0], 'deliveries_legacy_type_idx');
+    assert.match(typeScans[1], /^deliveries_(pkey|tenant_status_idx)$/);
+    assert.equal(typeScans[2], 'events_type_idx');
+    await runner.query('ROLLBACK');
+
+    await migration.down(runner);
+    const down = await schema();
+    assert.match(down.indexes.deliveries_event_idx, /\(event_id\)$/);
+    assert.match(down.indexes.deliveries_tenant_type_idx, /\(tenant_id, event_type, id\)$/);
+    assert.match(down.indexes.deliveries_unsettled_idx, /WHERE \(status <> 'succeeded'::text\)$/);
+    for (const name of [
+      'deliveries_legacy_event_idx',
+      'deliveries_legacy_type_idx',
+      'events_type_idx',
+    ])
+      assert.equal(down.indexes[name], undefined, name);
+
+    // An index an operator built online beforehand, as defined, is kept (its oid stays).
+    await ds.query(
+      `CREATE INDEX events_type_idx ON events
+         (tenant_id, type, ('dlv_' || substr(id, 5, 10) || right(id, 12)))`,
+    );
+    const oid = async (name: string) =>
+      (await ds.query(`SELECT $1::regclass::oid AS oid`, [name]))[0].oid;
+    const built = await oid('events_type_idx');
+    await migration.up(runner);
+    assert.equal(await oid('events_type_idx'), built);
+  } finally {
+    await ds.query(`DELETE FROM deliveries WHERE tenant_id IN ('t_through', 't_around')`);
+    await ds.query(`DELETE FROM events WHERE tenant_id IN ('t_through', 't_around')`);
+    await ds.query(`DELETE FROM tenants WHERE id IN ('t_through', 't_around')`);
     await runner.release();
   }
 });

@@ -33,6 +33,8 @@ let keyB: string;
 const fixture: Row[] = [];
 const eps: Record<string, string> = {};
 const events: string[] = [];
+/** An event whose two deliveries have ids of their own, not made from the event's (legacy rows). */
+let legacyEvent: string;
 
 /** Ids newest first, as every list answers. */
 const newestFirst = (list: Row[]) =>
@@ -99,7 +101,7 @@ before(async () => {
         eventType: type,
         status,
         attempts: status === 'failed' ? 5 : status === 'succeeded' ? 1 : 0,
-        nextAttemptAt: status === 'pending' ? new Date(at + HOUR) : null,
+        nextAttemptAt: status === 'pending' || status === 'sending' ? new Date(at + HOUR) : null,
         lastStatusCode: status === 'failed' ? 500 : status === 'succeeded' ? 200 : null,
         lastError: status === 'failed' ? 'HTTP 500' : null,
         createdAt: new Date(at + offset),
@@ -109,6 +111,7 @@ before(async () => {
   // Two deliveries whose id time and created_at disagree by 20-30 s (clocks of the API process and
   // Postgres), straddling 05:00: created_at is what since/until compare.
   const skewEvent = await rows.event('acme', 'order.completed', new Date(BASE + 5 * HOUR - 60_000));
+  legacyEvent = skewEvent;
   for (const [idMs, createdMs] of [
     [BASE + 5 * HOUR - 20_000, BASE + 5 * HOUR + 10_000],
     [BASE + 5 * HOUR + 20_000, BASE + 5 * HOUR - 10_000],
@@ -168,6 +171,17 @@ describe('tenant delivery log filters', () => {
     ['status=succeeded, sending ,succeeded', (r) => ['succeeded', 'sending'].includes(r.status)],
     ['eventType=order.refunded', (r) => r.eventType === 'order.refunded'],
     ['eventType=no.such.type', () => false],
+    // The type's events walked newest first, each event's deliveries by their id range, merged
+    // with the two rows whose ids are not their event's (as written before ids came from events).
+    ['eventType=order.completed', (r) => r.eventType === 'order.completed'],
+    [
+      `eventType=order.completed&since=${new Date(BASE + 3 * HOUR).toISOString()}` +
+        `&until=${new Date(BASE + 9 * HOUR + 1000).toISOString()}`,
+      (r) =>
+        r.eventType === 'order.completed' &&
+        r.createdAt.getTime() >= BASE + 3 * HOUR &&
+        r.createdAt.getTime() < BASE + 9 * HOUR + 1000,
+    ],
     [
       'status=succeeded&eventType=order.completed',
       (r) => r.status === 'succeeded' && r.eventType === 'order.completed',
@@ -223,6 +237,9 @@ describe('tenant delivery log filters', () => {
       await collect(api, `/v1/tenants/acme/deliveries?eventId=${ev}&endpointId=${eps.a2}`),
       newestFirst(acme().filter((r) => r.eventId === ev && r.endpointId === eps.a2)),
     );
+    const legacy = await collect(api, `/v1/tenants/acme/deliveries?eventId=${legacyEvent}`);
+    assert.equal(legacy.length, 2);
+    assert.deepEqual(legacy, newestFirst(acme().filter((r) => r.eventId === legacyEvent)));
   });
 
   test('since is inclusive and until exclusive, on createdAt', async () => {
@@ -469,6 +486,11 @@ describe('delivery detail', () => {
     assert.equal(list[0].tenantId, 'acme');
     assert.ok(!('attempts' in list[0]));
     assert.deepEqual(await service.listForEvent('globex', ev), []);
+    assert.deepEqual(
+      (await service.listForEvent('acme', legacyEvent)).map((d) => d.id),
+      newestFirst(fixture.filter((r) => r.eventId === legacyEvent)),
+      'rows whose ids are not made from the event are found too',
+    );
   });
 });
 
@@ -507,6 +529,13 @@ describe('admin log across tenants', () => {
       await collect(t.api, '/v1/deliveries?status=failed'),
       newestFirst(fixture.filter((r) => r.status === 'failed')),
     );
+    // Pending and sending rows across tenants come from the due index (not in the unsettled one).
+    for (const status of ['pending', 'sending', 'pending,sending,paused'])
+      assert.deepEqual(
+        await collect(t.api, `/v1/deliveries?status=${status}`),
+        newestFirst(fixture.filter((r) => status.split(',').includes(r.status))),
+        status,
+      );
     assert.deepEqual(
       await collect(t.api, '/v1/deliveries?status=pending,failed&tenantId=acme'),
       newestFirst(acme().filter((r) => ['pending', 'failed'].includes(r.status))),

@@ -2,10 +2,14 @@
 // deliveries, attempts, alerts), for tests of the read side that need exact timestamps and statuses.
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
-import { IdPrefix, idFloor, newId } from '../../src/common/ids';
+import { IdPrefix, deliveryId, idFloor, newId } from '../../src/common/ids';
 import { hashSecret } from '../../src/tenants/api-keys.service';
 
 export interface DeliveryRowInput {
+  /**
+   * Default: the event's next delivery id, as ingestion makes it (deliveryId(eventId, n)). An id
+   * given here is kept, as a row written before ids came from events would be (a legacy row).
+   */
   id?: string;
   tenantId: string;
   eventId: string;
@@ -33,6 +37,9 @@ export function idAt(prefix: IdPrefix, ms: number): string {
 
 export class LogRows {
   private constructor(readonly db: Client) {}
+
+  /** Deliveries made so far per event: the next one's place in its fan-out. */
+  private readonly fanOut = new Map<string, number>();
 
   static async connect(databaseUrl: string): Promise<LogRows> {
     const db = new Client({ connectionString: databaseUrl });
@@ -106,7 +113,9 @@ export class LogRows {
   }
 
   async delivery(d: DeliveryRowInput): Promise<string> {
-    const id = d.id ?? idAt('dlv', d.createdAt.getTime());
+    const n = this.fanOut.get(d.eventId) ?? 0;
+    this.fanOut.set(d.eventId, n + 1);
+    const id = d.id ?? deliveryId(d.eventId, n);
     await this.db.query(
       // A `sending` delivery is stored as a pending one held by a claim (DELIVERY_STATUS_SQL).
       `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
@@ -123,7 +132,13 @@ export class LogRows {
         d.eventType,
         d.status === 'sending' ? 'pending' : d.status,
         d.attempts ?? 0,
-        d.nextAttemptAt ?? null,
+        // A pending row, held by a claim or not, always has its next attempt's time: due at once
+        // when ingestion writes it.
+        d.nextAttemptAt !== undefined
+          ? d.nextAttemptAt
+          : d.status === 'pending' || d.status === 'sending'
+            ? d.createdAt
+            : null,
         d.lastStatusCode ?? null,
         d.lastError ?? null,
         d.createdAt,
