@@ -109,6 +109,20 @@ function cases(p) {
       'tenant + status=failed + eventType',
       { tenantId: p.big, statuses: ['failed'], eventType: p.commonType },
     ],
+    // A rare type beside a status or an endpoint: read through the status or endpoint index,
+    // filtered on the type (deliveries keep no (tenant_id, event_type, id) index).
+    [
+      'tenant + status=succeeded + eventType (rare)',
+      { tenantId: p.big, statuses: ['succeeded'], eventType: p.rareType },
+    ],
+    [
+      'tenant + status=failed + eventType (rare)',
+      { tenantId: p.big, statuses: ['failed'], eventType: p.rareType },
+    ],
+    [
+      'tenant + eventType (rare) + endpointId',
+      { tenantId: p.big, eventType: p.rareType, endpointId: p.hotEndpoint },
+    ],
     ['tenant + status=failed + since/until', { tenantId: p.big, statuses: ['failed'], ...day }],
     [
       'tenant + eventType + endpointId',

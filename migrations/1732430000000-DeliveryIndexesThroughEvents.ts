@@ -13,18 +13,25 @@
 // - deliveries_unsettled_idx (status, id) leaves out pending rows: a new delivery is pending, and
 //   a healthy one goes on to succeeded, so most deliveries never need an entry there. It now holds
 //   the failed, paused and cancelled ones (and 'sending' rows of workers older than HotClaims) for
-//   the cross-tenant log by status. That log's pending and sending pages read the primary key
-//   backwards instead (pending rows are the recent ones) or the due index.
-// Deliveries written before ids came from events (before 2026-12-04) do not sit in their event's
-// range: two partial indexes hold those rows alone, under the predicate below, so they are still
-// found by event and by type. On an install that never had such rows both stay empty, and a new
-// row pays only the predicate's check.
+//   the cross-tenant log by status. That log's pending and sending pages read deliveries_due_idx
+//   instead, and sort what they find (every pending row has a next attempt time).
+// A new row now has an entry in four indexes (the primary key, the due index, and the tenant's and
+// the endpoint's by status) where it had seven. Deliveries written before ids came from events (up
+// to 2026-12-01) do not sit in their event's range: two partial indexes hold those rows alone,
+// under the predicate below, so they are still found by event and by type. On an install that
+// never had such rows both stay empty, and a new row pays only the predicate's check.
 //
-// The migration runs in one transaction. CREATE INDEX on events and the rebuild of
-// deliveries_unsettled_idx lock their table against writes until it commits: on a large install,
-// build them online first (CREATE INDEX CONCURRENTLY, under another name, then rename, as in
-// 1732410000000-AscendingLogIndexes.ts), and this migration leaves an index that is already as
-// defined below alone.
+// The migration runs in one transaction. Each CREATE INDEX reads its whole table and holds writes
+// to it until the migration commits, and each DROP INDEX (at the end) holds reads too: on a large
+// install build the four new indexes online first, and the migration leaves an index already
+// defined as below alone, then drops the old ones at once. For example:
+//   CREATE INDEX CONCURRENTLY events_type_idx ON events (tenant_id, type, ('dlv_' || substr(id, 5, 10) || right(id, 12)));
+//   CREATE INDEX CONCURRENTLY deliveries_legacy_event_idx ON deliveries (event_id) WHERE <LEGACY>;
+//   CREATE INDEX CONCURRENTLY deliveries_legacy_type_idx ON deliveries (tenant_id, event_type, id) WHERE <LEGACY>;
+//   CREATE INDEX CONCURRENTLY deliveries_unsettled_next ON deliveries (status, id) WHERE status NOT IN ('succeeded', 'pending');
+//   DROP INDEX CONCURRENTLY deliveries_unsettled_idx;
+//   ALTER INDEX deliveries_unsettled_next RENAME TO deliveries_unsettled_idx;
+// (between the drop and the rename, the cross-tenant log by status reads the primary key).
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** A delivery id made before ids came from events: its first 26 characters are not its event's. */
@@ -51,10 +58,15 @@ const DOWN: [name: string, table: string, definition: string][] = [
   ['deliveries_unsettled_idx', 'deliveries', `(status, id) WHERE status <> 'succeeded'`],
 ];
 
-/** Builds each index unless one of that name is already valid and defined the same. */
+/**
+ * Builds each index unless one of that name is already valid and defined the same. One that exists
+ * defined otherwise is replaced: the new one is built under another name first, and the old one
+ * dropped and the new renamed only once every index is built, so that reads of the table go on
+ * while they are.
+ */
 async function build(q: QueryRunner, wanted: typeof UP): Promise<void> {
+  const replaced: string[] = [];
   for (const [name, table, definition] of wanted) {
-    const expected = `CREATE INDEX ${name} ON ${table} ${definition}`;
     // Postgres' own spelling of the definition, to compare with an existing index's.
     await q.query(`DROP TABLE IF EXISTS pg_temp.tern_index_probe`);
     await q.query(`CREATE TEMP TABLE tern_index_probe (LIKE ${table})`);
@@ -72,8 +84,14 @@ async function build(q: QueryRunner, wanted: typeof UP): Promise<void> {
     const same = (def: string) =>
       def.slice(def.indexOf(' USING ')) === want.slice(want.indexOf(' USING '));
     if (found[0]?.valid && same(found[0].def)) continue;
-    await q.query(`DROP INDEX IF EXISTS ${name}`);
-    await q.query(expected);
+    const building = found.length ? `${name}_next` : name;
+    await q.query(`DROP INDEX IF EXISTS ${building}`);
+    await q.query(`CREATE INDEX ${building} ON ${table} ${definition}`);
+    if (building !== name) replaced.push(name);
+  }
+  for (const name of replaced) {
+    await q.query(`DROP INDEX ${name}`);
+    await q.query(`ALTER INDEX ${name}_next RENAME TO ${name}`);
   }
 }
 
