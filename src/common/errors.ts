@@ -28,9 +28,6 @@ export class TernError extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) =>
-  new TernError('invalid', `${field}: ${message}`, [{ field, message }]);
-
 /** One 400 naming every problem, in the order given: `url: ...; eventTypes[0]: ...`. */
 export const invalidFields = (problems: FieldProblem[]) =>
   new TernError(
@@ -38,6 +35,8 @@ export const invalidFields = (problems: FieldProblem[]) =>
     problems.map((p) => `${p.field}: ${p.message}`).join('; ') || 'invalid input',
     problems,
   );
+
+export const invalid = (field: string, message: string) => invalidFields([{ field, message }]);
 
 export const notFound = (what: string) => new TernError('not_found', `${what} not found`);
 

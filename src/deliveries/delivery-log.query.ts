@@ -98,7 +98,8 @@ function eventRange(eventId: string): string {
  * SQL: the deliveries of the event `eventId` (an SQL expression: a parameter, or a column of an
  * outer row). Deliveries keep no index on event_id: an event's deliveries are one range of the
  * primary key, as their ids begin with the event's (common/ids.ts), and those written before that
- * are in deliveries_legacy_event_idx.
+ * are in deliveries_legacy_event_idx. The legacy arm repeats `event_id = ...` so that the legacy
+ * index's scan takes it as its key.
  */
 export function eventDeliveriesSql(eventId: string): string {
   return (
@@ -174,9 +175,9 @@ export function deliveryLogQuery(filter: DeliveryLogFilter, limit: number): SqlQ
     : [...new Set(filter.statuses ?? [])].flatMap((s) =>
         deliveryStatusConditions(s, param, tenant || filter.endpointId !== undefined ? '' : DUE),
       );
-  // A tenant's log of one type, and nothing narrower: see byEventType.
+  // A tenant's log of one type, and nothing narrower (no status, endpoint or event): byEventType.
   const narrower = filter.endpointId !== undefined || filter.eventId !== undefined;
-  if (tenant && type && conditions.length === 0 && !byStatus && !narrower)
+  if (tenant && type && conditions.length === 0 && !narrower)
     return { sql: byEventType(tenant, type, where, bounds, lim), params };
   const select = (extra: string[]) => {
     const conds = [...where, ...extra];
