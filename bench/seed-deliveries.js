@@ -7,7 +7,8 @@
 //     node bench/seed-deliveries.js --create --migrate --deliveries 1000000
 //
 // --create   create the database named in DATABASE_URL if it does not exist
-// --migrate  apply the compiled migrations (needs `npm run build`)
+// --migrate  apply the compiled migrations
+// Needs `npm run build`: delivery ids are made as the compiled src/common/ids.js makes them.
 // --reset    empty the tables this script fills before seeding
 // Ids have the same shape as src/common/ids.ts (prefix, 10 base32 chars of ms, 16 more; a
 // delivery's made from its event's), and created_at is the instant encoded in the id, as in
@@ -72,6 +73,7 @@ const TIME_PART = Array.from(
 ).join(' || ');
 
 async function seed(db) {
+  const { deliveryIdSql } = require(join(__dirname, '..', 'dist', 'src', 'common', 'ids'));
   const started = Date.now();
   const { rows: existing } = await db.query('SELECT count(*)::int AS n FROM deliveries');
   if (existing[0].n > 0 && !flag('reset')) {
@@ -162,8 +164,8 @@ async function seed(db) {
        INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, attempts,
                                max_attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at,
                                claim_id, lease_expires_at)
-       -- a delivery's id is its event's prefix and its place in the fan-out (ids.ts, deliveryId)
-       SELECT 'dlv_' || substr(d.ev, 5, 10) || right(d.ev, 12) || '000' || d.s, d.tenant, d.ev,
+       -- a delivery's id is made from its event's and its place in the fan-out (ids.ts, deliveryId)
+       SELECT ${deliveryIdSql('d.ev', 'd.s')}, d.tenant, d.ev,
               -- one in flight is stored pending, held by a claim (DELIVERY_STATUS_SQL)
               d.endpoint, d.type, CASE WHEN d.status = 'sending' THEN 'pending' ELSE d.status END,
               CASE d.status WHEN 'succeeded' THEN 1 + (d.p < 0.05)::int WHEN 'failed' THEN 5

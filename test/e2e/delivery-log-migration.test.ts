@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../support/harness';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
-import { deliveryId, newId } from '../../src/common/ids';
+import { deliveryId, deliveryIdSql, newId } from '../../src/common/ids';
 import { deliveryLogQuery, eventDeliveriesSql } from '../../src/deliveries/delivery-log.query';
 import { DeliveryLogIndexes1732360000000 } from '../../migrations/1732360000000-DeliveryLogIndexes';
 import { HotClaims1732370000000 } from '../../migrations/1732370000000-HotClaims';
@@ -332,8 +332,7 @@ test('DeliveryIndexesThroughEvents: an event and a type are found through events
   );
   await ds.query(
     `INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status, max_attempts)
-     SELECT 'dlv_' || substr(id, 5, 10) || right(id, 12) || '0000', tenant_id, id, 'ep_z', type,
-            'succeeded', 5
+     SELECT ${deliveryIdSql('id', '0')}, tenant_id, id, 'ep_z', type, 'succeeded', 5
        FROM events WHERE tenant_id = 't_around'`,
   );
   await ds.query('ANALYZE events');
